@@ -1,0 +1,345 @@
+"""Read Tribu's configuration from the environment, and explain every problem at once.
+
+`settings.py` calls `load()`; `tribu check` prints the same report. Nothing here imports
+Django, so a broken configuration can be reported before Django starts.
+"""
+
+import os
+import secrets
+import stat
+from dataclasses import dataclass, field
+from pathlib import Path
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from cryptography.fernet import Fernet
+
+
+class ConfigurationError(Exception):
+    """Raised at start-up with every problem found, each naming its variable and its fix."""
+
+    def __init__(self, problems):
+        self.problems = problems
+        super().__init__(format_report(problems))
+
+
+@dataclass
+class Problem:
+    variable: str
+    message: str
+    fix: str
+
+
+@dataclass
+class Config:
+    data_dir: Path
+    debug: bool
+    secret_key: str
+    encryption_keys: list[str]
+    database_url: str | None
+    allowed_hosts: list[str]
+    base_url: str
+    email: dict
+    trust_proxy: bool
+    generated_files: list[Path] = field(default_factory=list)
+
+    @property
+    def is_postgres(self):
+        return bool(self.database_url) and self.database_url.split(":", 1)[0] in POSTGRES_SCHEMES
+
+    @property
+    def is_https(self):
+        return self.base_url.startswith("https://")
+
+
+POSTGRES_SCHEMES = {"postgres", "postgresql", "pgsql"}
+TRUE_WORDS = {"1", "true", "yes", "on"}
+FALSE_WORDS = {"0", "false", "no", "off", ""}
+SECRET_KEY_FILE = "secret_key"  # noqa: S105 (a file name)
+ENCRYPTION_KEYS_FILE = "encryption_keys"
+
+
+def format_report(problems):
+    lines = [f"Tribu cannot start: {len(problems)} configuration problem(s)."]
+    for problem in problems:
+        lines.append(f"- {problem.variable}: {problem.message}")
+        lines.append(f"  Fix: {problem.fix}")
+    return "\n".join(lines)
+
+
+def parse_bool(environ, name, default, problems):
+    raw = environ.get(name)
+    if raw is None:
+        return default
+    value = raw.strip().lower()
+    if value in TRUE_WORDS:
+        return True
+    if value in FALSE_WORDS:
+        return False
+    problems.append(
+        Problem(name, f"{raw!r} is not a yes/no value.", f"Set {name}=1 to enable or 0 to disable.")
+    )
+    return default
+
+
+def read_or_create_secret(path, make, generated):
+    """Return the secret stored at `path`, creating it with 0600 permissions when absent."""
+    if path.exists():
+        return path.read_text().strip()
+    value = make()
+    # O_EXCL: two processes starting together must not overwrite each other's fresh secret.
+    try:
+        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return path.read_text().strip()
+    with os.fdopen(descriptor, "w") as handle:
+        handle.write(value + "\n")
+    generated.append(path)
+    return value
+
+
+def check_secret_file_mode(path, variable, problems):
+    mode = stat.S_IMODE(path.stat().st_mode)
+    if mode & 0o077:
+        problems.append(
+            Problem(
+                variable,
+                f"{path} is readable by other users (mode {oct(mode)}).",
+                f"Run: chmod 600 {path}",
+            )
+        )
+
+
+def parse_encryption_keys(raw, variable, problems):
+    keys = [part.strip() for part in raw.replace("\n", ",").split(",") if part.strip()]
+    if not keys:
+        problems.append(
+            Problem(
+                variable,
+                "no key given.",
+                "Give one or more Fernet keys separated by commas (newest first), or unset it "
+                "to let Tribu generate one in the data directory.",
+            )
+        )
+    for position, key in enumerate(keys, start=1):
+        try:
+            Fernet(key)
+        except (ValueError, TypeError):
+            problems.append(
+                Problem(
+                    variable,
+                    f"key number {position} is not a valid Fernet key.",
+                    'Generate one with: python -c "from cryptography.fernet import Fernet; '
+                    'print(Fernet.generate_key().decode())"',
+                )
+            )
+    return keys
+
+
+def parse_database_url(raw, problems):
+    if not raw:
+        return None
+    scheme = raw.split(":", 1)[0].lower()
+    if scheme not in POSTGRES_SCHEMES | {"sqlite"}:
+        problems.append(
+            Problem(
+                "DATABASE_URL",
+                f"unsupported database scheme {scheme!r}.",
+                "Use postgres://USER:PASSWORD@HOST:PORT/NAME, or unset DATABASE_URL to use "
+                "SQLite in the data directory.",
+            )
+        )
+        return None
+    if scheme in POSTGRES_SCHEMES:
+        parts = urlsplit(raw)
+        if not parts.path.strip("/") and "dbname=" not in (parts.query or ""):
+            problems.append(
+                Problem(
+                    "DATABASE_URL",
+                    "the URL names no database.",
+                    "Add the database name: postgres://USER:PASSWORD@HOST:PORT/NAME",
+                )
+            )
+    return raw
+
+
+def parse_email_url(raw, problems):
+    """Turn TRIBU_EMAIL_URL into Django email settings.
+
+    console:// (default) prints emails; smtp://user:pass@host:587?tls=1 (or smtps:// for
+    implicit TLS) sends them.
+    """
+    if not raw or raw.strip() in {"console", "console://"}:
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    parts = urlsplit(raw.strip())
+    if parts.scheme == "locmem":
+        return {"EMAIL_BACKEND": "django.core.mail.backends.locmem.EmailBackend"}
+    if parts.scheme not in {"smtp", "smtps"} or not parts.hostname:
+        problems.append(
+            Problem(
+                "TRIBU_EMAIL_URL",
+                f"{raw!r} is not an email URL Tribu understands.",
+                "Use smtp://USER:PASSWORD@HOST:587?tls=1, smtps://USER:PASSWORD@HOST:465, "
+                "or console:// to print emails.",
+            )
+        )
+        return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
+    query = {key: values[-1] for key, values in parse_qs(parts.query).items()}
+    try:
+        port = parts.port or (465 if parts.scheme == "smtps" else 25)
+    except ValueError:
+        problems.append(
+            Problem("TRIBU_EMAIL_URL", "the port is not a number.", "Write the port as :587.")
+        )
+        port = 25
+    return {
+        "EMAIL_BACKEND": "django.core.mail.backends.smtp.EmailBackend",
+        "EMAIL_HOST": parts.hostname,
+        "EMAIL_PORT": port,
+        "EMAIL_HOST_USER": unquote(parts.username or ""),
+        "EMAIL_HOST_PASSWORD": unquote(parts.password or ""),
+        "EMAIL_USE_SSL": parts.scheme == "smtps",
+        "EMAIL_USE_TLS": query.get("tls", "").lower() in TRUE_WORDS,
+        "EMAIL_TIMEOUT": 20,
+    }
+
+
+def parse_base_url(raw, problems):
+    value = (raw or "http://127.0.0.1:8000").strip().rstrip("/")
+    parts = urlsplit(value)
+    if parts.scheme not in {"http", "https"} or not parts.hostname or parts.path not in {"", "/"}:
+        problems.append(
+            Problem(
+                "TRIBU_BASE_URL",
+                f"{raw!r} is not the address of a site.",
+                "Give the public address users type, such as https://tribu.example.com "
+                "(scheme and host, no path).",
+            )
+        )
+        return "http://127.0.0.1:8000"
+    return value
+
+
+def load(environ=None, create_files=True):
+    """Read the configuration; raise ConfigurationError listing every problem found."""
+    environ = os.environ if environ is None else environ
+    problems = []
+    generated = []
+
+    data_dir = Path(environ.get("TRIBU_DATA_DIR") or "data").expanduser().resolve()
+    if create_files:
+        try:
+            data_dir.mkdir(parents=True, exist_ok=True)
+            (data_dir / "media").mkdir(exist_ok=True)
+            (data_dir / "static").mkdir(exist_ok=True)
+        except OSError as error:
+            problems.append(
+                Problem(
+                    "TRIBU_DATA_DIR",
+                    f"cannot create {data_dir}: {error.strerror}.",
+                    "Point TRIBU_DATA_DIR to a directory the Tribu user can write to.",
+                )
+            )
+    if data_dir.exists() and not os.access(data_dir, os.W_OK):
+        problems.append(
+            Problem(
+                "TRIBU_DATA_DIR",
+                f"{data_dir} is not writable.",
+                f"Run: chown -R $(whoami) {data_dir}, or choose another TRIBU_DATA_DIR.",
+            )
+        )
+    data_dir_ready = data_dir.is_dir() and os.access(data_dir, os.W_OK)
+
+    debug = parse_bool(environ, "TRIBU_DEBUG", False, problems)
+    trust_proxy = parse_bool(environ, "TRIBU_TRUST_PROXY", False, problems)
+
+    secret_key = environ.get("TRIBU_SECRET_KEY", "").strip()
+    if "TRIBU_SECRET_KEY" in environ and len(secret_key) < 32:
+        problems.append(
+            Problem(
+                "TRIBU_SECRET_KEY",
+                "the key is shorter than 32 characters.",
+                'Use a long random value, e.g. python -c "import secrets; '
+                'print(secrets.token_urlsafe(50))", or unset it to let Tribu generate one.',
+            )
+        )
+    if not secret_key and data_dir_ready:
+        path = data_dir / SECRET_KEY_FILE
+        if create_files or path.exists():
+            secret_key = read_or_create_secret(path, lambda: secrets.token_urlsafe(50), generated)
+            check_secret_file_mode(path, "TRIBU_SECRET_KEY", problems)
+
+    raw_keys = environ.get("TRIBU_ENCRYPTION_KEYS")
+    encryption_keys = []
+    if raw_keys is not None:
+        encryption_keys = parse_encryption_keys(raw_keys, "TRIBU_ENCRYPTION_KEYS", problems)
+    elif data_dir_ready:
+        path = data_dir / ENCRYPTION_KEYS_FILE
+        if create_files or path.exists():
+            stored = read_or_create_secret(path, lambda: Fernet.generate_key().decode(), generated)
+            encryption_keys = parse_encryption_keys(
+                stored, f"TRIBU_ENCRYPTION_KEYS (file {path})", problems
+            )
+            check_secret_file_mode(path, "TRIBU_ENCRYPTION_KEYS", problems)
+    if secret_key and secret_key in encryption_keys:
+        problems.append(
+            Problem(
+                "TRIBU_ENCRYPTION_KEYS",
+                "an encryption key equals TRIBU_SECRET_KEY.",
+                "Keep encryption keys apart from the secret key: generate a new Fernet key.",
+            )
+        )
+
+    database_url = parse_database_url(environ.get("DATABASE_URL", "").strip(), problems)
+    base_url = parse_base_url(environ.get("TRIBU_BASE_URL"), problems)
+
+    host_from_base = urlsplit(base_url).hostname
+    raw_hosts = environ.get("TRIBU_ALLOWED_HOSTS")
+    if raw_hosts is None:
+        allowed_hosts = ["localhost", "127.0.0.1", "[::1]"]
+    else:
+        allowed_hosts = [host.strip() for host in raw_hosts.split(",") if host.strip()]
+        bad = [host for host in allowed_hosts if "/" in host or ":" in host.strip("[]")]
+        if bad:
+            problems.append(
+                Problem(
+                    "TRIBU_ALLOWED_HOSTS",
+                    f"{', '.join(bad)} look like URLs or include a port.",
+                    "List host names only, separated by commas: tribu.example.com,localhost",
+                )
+            )
+        if not allowed_hosts:
+            problems.append(
+                Problem(
+                    "TRIBU_ALLOWED_HOSTS",
+                    "the list is empty, so every request would be refused.",
+                    "List the host names Tribu answers to, or unset the variable.",
+                )
+            )
+    if host_from_base and host_from_base not in allowed_hosts and "*" not in allowed_hosts:
+        allowed_hosts.append(host_from_base)
+
+    email = parse_email_url(environ.get("TRIBU_EMAIL_URL"), problems)
+    email["DEFAULT_FROM_EMAIL"] = environ.get("TRIBU_EMAIL_FROM") or "Tribu <tribu@localhost>"
+    if "@" not in email["DEFAULT_FROM_EMAIL"]:
+        problems.append(
+            Problem(
+                "TRIBU_EMAIL_FROM",
+                "this is not an email address.",
+                'Write an address such as "Tribu <tribu@example.com>".',
+            )
+        )
+
+    if problems:
+        raise ConfigurationError(problems)
+    return Config(
+        data_dir=data_dir,
+        debug=debug,
+        secret_key=secret_key,
+        encryption_keys=encryption_keys,
+        database_url=database_url,
+        allowed_hosts=allowed_hosts,
+        base_url=base_url,
+        email=email,
+        trust_proxy=trust_proxy,
+        generated_files=generated,
+    )

@@ -1,0 +1,9 @@
+"""pytest plugin, loaded with -p before Django starts: tests never touch ./data.
+
+Unless the caller chose a data directory, each test run gets a fresh one.
+"""
+
+import os
+import tempfile
+
+os.environ.setdefault("TRIBU_DATA_DIR", tempfile.mkdtemp(prefix="tribu-test-"))
