@@ -22,6 +22,12 @@ def huey_immediate():
     HUEY.immediate = False
 
 
+@pytest.fixture(autouse=True)
+def fast_password_hashing(settings):
+    """PBKDF2 costs ~0.4 s per hash; tests only need hashing to work, not to be slow."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+
 @pytest.fixture
 def make_user(db):
     def make(email=None, password=PASSWORD, **fields):

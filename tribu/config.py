@@ -298,7 +298,12 @@ def load(environ=None, create_files=True):
         allowed_hosts = ["localhost", "127.0.0.1", "[::1]"]
     else:
         allowed_hosts = [host.strip() for host in raw_hosts.split(",") if host.strip()]
-        bad = [host for host in allowed_hosts if "/" in host or ":" in host.strip("[]")]
+        # A colon means a port, except inside an IPv6 literal such as [::1].
+        bad = [
+            host
+            for host in allowed_hosts
+            if "/" in host or (":" in host and not (host.startswith("[") and host.endswith("]")))
+        ]
         if bad:
             problems.append(
                 Problem(

@@ -73,8 +73,12 @@ TEMPLATES = [
 if CONFIG.is_postgres:
     DATABASES = {"default": dj_database_url.parse(CONFIG.database_url, conn_max_age=60)}
     DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
+    # The job tables are created by migration core 0002, not at import time.
     HUEY = PostgresHuey(
-        "tribu", dsn=CONFIG.database_url.replace("pgsql://", "postgresql://", 1), utc=True
+        "tribu",
+        dsn=CONFIG.database_url.replace("pgsql://", "postgresql://", 1),
+        utc=True,
+        create_tables=False,
     )
 else:
     sqlite_path = (
