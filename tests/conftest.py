@@ -9,8 +9,8 @@ from tribu.accounts.models import User
 from tribu.core.models import Membership
 from tribu.core.roles import Role
 from tribu.core.services.workspaces import create_workspace
+from tribu.testing import PASSWORD
 
-PASSWORD = "correct horse battery staple"
 CHROMIUM = "/usr/bin/chromium"
 
 

@@ -6,3 +6,12 @@ class AccountsConfig(AppConfig):
     name = "tribu.accounts"
     label = "accounts"
     verbose_name = _("Accounts")
+
+    def ready(self):
+        from django.contrib import admin
+
+        from tribu.accounts.views.session import admin_login_view
+
+        # One way in: operators sign in through Tribu's form, with its throttling and
+        # two-factor step, not through the admin's own unthrottled form.
+        admin.site.login = admin_login_view

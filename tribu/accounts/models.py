@@ -49,6 +49,9 @@ class User(AbstractBaseUser, PermissionsMixin):
     )
     totp_secret = EncryptedTextField(blank=True, default="")
     totp_enabled_at = models.DateTimeField(null=True, blank=True)
+    # The last TOTP time step accepted: a code is only taken for a later step, so a code
+    # seen once (over a shoulder, in a proxy log) cannot be replayed within its window.
+    totp_last_step = models.BigIntegerField(null=True, blank=True)
 
     objects = UserManager()
 
