@@ -8,7 +8,8 @@ from tribu.core.views import health
 urlpatterns = [
     path("healthz", health.healthz, name="healthz"),
     path("accounts/", include("tribu.accounts.urls")),
-    path("api/", include("tribu.api.urls")),
+    path("api/v1/", include("tribu.api.v1.urls")),
+    path("", include("tribu.api.urls")),
     path("admin/", admin.site.urls),
     path("", include("tribu.core.urls")),
 ]

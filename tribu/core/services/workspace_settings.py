@@ -20,6 +20,9 @@ def update_workspace(form, *, request=None):
     changed = [name for name in form.changed_data if name != "logo"]
     old_logo = form.initial.get("logo")
     logo_changed = "logo" in form.changed_data
+    if {"audit_digest", "timezone"} & set(changed):
+        # The next tick reschedules the digest on the new frequency or local midnight.
+        form.instance.next_audit_digest_at = None
     workspace = form.save()
     if logo_changed and old_logo and old_logo.name != workspace.logo.name:
         old_logo.storage.delete(old_logo.name)

@@ -12,7 +12,7 @@ from django.utils.translation import gettext_lazy
 from django.views.decorators.http import require_GET
 
 from tribu.core.access import workspace_view
-from tribu.core.roles import Role
+from tribu.core.services.audit import describe
 
 PAGE_SIZE = 50
 
@@ -23,62 +23,6 @@ FILTERS = {
     "workspace.": (gettext_lazy("Workspace"), ("workspace.",)),
     "token.": (gettext_lazy("API tokens"), ("token.",)),
 }
-
-# One readable sentence per action; %(actor)s, %(target)s and the event's data fill it in.
-SENTENCES = {
-    "workspace.created": gettext_lazy("%(actor)s created the workspace “%(target)s”."),
-    "workspace.updated": gettext_lazy("%(actor)s changed the workspace settings (%(fields)s)."),
-    "member.invited": gettext_lazy("%(actor)s invited %(target)s as %(role)s."),
-    "invitation.accepted": gettext_lazy(
-        "%(target)s accepted the invitation and joined as %(role)s."
-    ),
-    "invitation.revoked": gettext_lazy("%(actor)s revoked the invitation to %(target)s."),
-    "member.role_changed": gettext_lazy(
-        "%(actor)s changed the role of %(target)s from %(old_role)s to %(new_role)s."
-    ),
-    "member.removed": gettext_lazy("%(actor)s removed %(target)s from the workspace."),
-    "member.left": gettext_lazy("%(target)s left the workspace."),
-    "token.created": gettext_lazy("%(actor)s created the API token “%(target)s” (%(role)s)."),
-    "token.revoked": gettext_lazy("%(actor)s revoked the API token “%(target)s”."),
-    "security.login": gettext_lazy("%(target)s signed in."),
-    "security.login_locked": gettext_lazy(
-        "Sign-in for %(target)s was locked after repeated failures."
-    ),
-    "security.password_changed": gettext_lazy("%(target)s changed their password."),
-    "security.password_reset": gettext_lazy("%(target)s reset their password by email."),
-    "security.2fa_enabled": gettext_lazy("%(target)s turned on two-factor authentication."),
-    "security.2fa_disabled": gettext_lazy("%(target)s turned off two-factor authentication."),
-    "security.recovery_codes_regenerated": gettext_lazy(
-        "%(target)s generated new two-factor recovery codes."
-    ),
-}
-
-
-def _role_label(value):
-    return str(Role(value).label) if value in Role.values else str(value or "")
-
-
-def describe(event):
-    """The event as a sentence in the current language."""
-    action = event.action
-    if action == "member.removed" and event.data.get("left"):
-        action = "member.left"
-    values = {key: value for key, value in event.data.items() if isinstance(value, str | int)}
-    values.update(
-        actor=event.actor_label or _("Tribu"),
-        target=event.target_label,
-        role=_role_label(event.data.get("role")),
-        old_role=_role_label(event.data.get("old_role")),
-        new_role=_role_label(event.data.get("new_role")),
-        fields=", ".join(str(field) for field in event.data.get("fields", [])),
-    )
-    template = SENTENCES.get(action)
-    if template is None:
-        return _("%(actor)s: %(action)s %(target)s") % {**values, "action": event.action}
-    try:
-        return str(template) % values
-    except (KeyError, ValueError, TypeError):
-        return _("%(actor)s: %(action)s %(target)s") % {**values, "action": event.action}
 
 
 def _events(request):

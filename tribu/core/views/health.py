@@ -25,7 +25,11 @@ def healthz(request):
     except DatabaseError as error:
         body["database"] = "error"
         body["worker"] = "unknown"
-        reasons.append(f"database unreachable: {error.__class__.__name__}")
+        # The class name only: the message may contain connection details.
+        reasons.append(
+            f"database error ({error.__class__.__name__}): check that the database is up, "
+            "DATABASE_URL is right and `tribu manage migrate` has run"
+        )
     else:
         stale_after = timedelta(seconds=settings.TRIBU_WORKER_STALE_SECONDS)
         if latest is None:
