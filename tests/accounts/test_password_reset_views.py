@@ -1,10 +1,11 @@
 import re
+from datetime import timedelta
 
 import pytest
 from django.core import mail
 from django.utils import translation
 
-from accounts.helpers import PASSWORD, sign_in
+from accounts.helpers import NOON, PASSWORD, sign_in
 from tribu.core.models import AuditEvent
 
 NEW_PASSWORD = "a brand new passphrase 42"
@@ -105,3 +106,59 @@ def test_tampered_link_is_refused(client, user, outbox):
     assert page.status_code == 400
     assert client.get("/accounts/password-reset/MQ/set-password/").status_code == 400
     assert not user.check_password(NEW_PASSWORD) and user.check_password(PASSWORD)
+
+
+def ask_reset_from(client, email, ip):
+    return client.post("/accounts/password-reset/", {"email": email}, REMOTE_ADDR=ip)
+
+
+@pytest.mark.django_db
+def test_fourth_request_within_an_hour_sends_no_email_and_looks_the_same(
+    client, user, outbox, frozen
+):
+    answers = []
+    for minutes in (0, 10, 20, 30):
+        frozen.move_to(NOON + timedelta(minutes=minutes))
+        answers.append(ask_reset(client, user.email))
+    assert len(outbox) == 3
+    assert {(answer.status_code, answer.url) for answer in answers} == {
+        (302, "/accounts/password-reset/sent/")
+    }
+    # An hour after the first request, the window has passed: the email goes again.
+    frozen.move_to(NOON + timedelta(hours=1))
+    ask_reset(client, user.email)
+    assert len(outbox) == 4
+
+
+@pytest.mark.django_db
+def test_limited_and_unknown_addresses_get_identical_responses(client, user, outbox, frozen):
+    for _ in range(3):
+        ask_reset_from(client, user.email, "10.8.0.1")
+    limited = ask_reset_from(client, user.email, "10.8.0.1")
+    unknown = ask_reset_from(client, "nobody@example.com", "10.8.0.1")
+    unknown_limited = [ask_reset_from(client, "nobody@example.com", "10.8.0.1") for _ in range(3)]
+    assert len(outbox) == 3
+    for answer in [unknown, *unknown_limited]:
+        assert (answer.status_code, answer.url) == (limited.status_code, limited.url)
+        assert answer.headers.keys() == limited.headers.keys()
+    page = client.get(limited.url)
+    assert page.status_code == 200
+    assert b"Check your email" in page.content
+
+
+@pytest.mark.django_db
+def test_ip_limit_says_how_long_to_wait_and_sends_nothing(client, user, outbox, frozen, caplog):
+    caplog.set_level("WARNING", logger="tribu.security")
+    for number in range(20):
+        frozen.move_to(NOON + timedelta(minutes=number))
+        assert ask_reset_from(client, f"u{number}@example.com", "10.9.0.1").status_code == 302
+    refused = ask_reset_from(client, user.email, "10.9.0.1")
+    assert refused.status_code == 429
+    assert b"Too many password reset requests from your network." in refused.content
+    # The window began at NOON and it is now NOON + 19 minutes.
+    assert b"Try again in 41 minutes." in refused.content
+    assert outbox == []
+    assert any("scope=reset_ip key=10.9.0.1" in r.getMessage() for r in caplog.records)
+    # Another network is not affected.
+    assert ask_reset_from(client, user.email, "10.9.0.2").status_code == 302
+    assert len(outbox) == 1

@@ -118,3 +118,70 @@ def test_forget_stale_deletes_only_quiet_counters(frozen):
         "new@example.com",
         "10.4.0.2",
     }
+
+
+def ask_reset(times, email="bob@example.com", ip="10.5.0.1"):
+    locks = [throttle.limit_reset_request(request_from(ip), email) for _ in range(times)]
+    return locks[-1]
+
+
+@pytest.mark.django_db
+def test_fourth_reset_request_for_an_address_within_the_hour_is_refused(frozen):
+    assert ask_reset(1) is None
+    frozen.shift(20 * 60)
+    assert ask_reset(2) is None
+    lock = ask_reset(1, email=" BOB@example.com", ip="10.5.0.2")
+    assert lock.scope == "reset_email"
+    # The window started with the first request, at NOON: 40 minutes are left.
+    assert lock.until - timezone.now() == timedelta(minutes=40)
+    assert ask_reset(1, email="carol@example.com") is None
+    # The sign-in counters are not touched by reset requests.
+    assert throttle.current_lock(request_from("10.5.0.1"), "bob@example.com") is None
+
+
+@pytest.mark.django_db
+def test_reset_window_expires_an_hour_after_its_first_request(frozen):
+    ask_reset(3)
+    frozen.shift(59 * 60 + 59)
+    assert ask_reset(1) is not None
+    frozen.shift(1)
+    # A new window: three more requests, then refused again.
+    assert ask_reset(3) is None
+    assert ask_reset(1).until - timezone.now() == timedelta(hours=1)
+
+
+@pytest.mark.django_db
+def test_twenty_reset_requests_per_ip_and_hour(frozen):
+    for number in range(20):
+        assert ask_reset(1, email=f"u{number}@example.com", ip="10.6.0.1") is None
+    lock = ask_reset(1, email="fresh@example.com", ip="10.6.0.1")
+    assert lock.scope == "reset_ip"
+    assert lock.minutes == 60
+    # Refused by its IP, the address was not counted: its own quota is intact.
+    assert not LoginThrottle.objects.filter(scope="reset_email", key="fresh@example.com").exists()
+    assert ask_reset(1, email="fresh@example.com", ip="10.6.0.2") is None
+
+
+@pytest.mark.django_db
+def test_reaching_a_reset_limit_is_logged_once_per_window(frozen, caplog):
+    caplog.set_level("WARNING", logger="tribu.security")
+    ask_reset(6)
+    records = [record for record in caplog.records if record.name == "tribu.security"]
+    assert len(records) == 1
+    assert "scope=reset_email key=bob@example.com" in records[0].getMessage()
+
+
+@pytest.mark.django_db
+def test_forget_stale_purges_reset_counters_whose_window_ended(frozen):
+    ask_reset(1, email="old@example.com", ip="10.7.0.1")
+    fail(1, email="login@example.com", ip="10.7.0.3")
+    frozen.shift(60 * 60)
+    ask_reset(1, email="new@example.com", ip="10.7.0.2")
+    assert throttle.forget_stale() == 2
+    assert set(LoginThrottle.objects.values_list("scope", "key")) == {
+        ("reset_email", "new@example.com"),
+        ("reset_ip", "10.7.0.2"),
+        # Sign-in counters keep their day of memory, for the back-off.
+        ("account", "login@example.com"),
+        ("ip", "10.7.0.3"),
+    }

@@ -89,14 +89,19 @@ class RecoveryCode(models.Model):
 
 
 class LoginThrottle(models.Model):
-    """Failed sign-ins per account and per IP, with lock-out and back-off.
+    """Failed sign-ins per account and per IP, with lock-out and back-off; and
+    password-reset requests per address and per IP, counted in a fixed window.
 
-    Kept in the database so throttling holds across processes without Redis.
+    Kept in the database so throttling holds across processes without Redis. For the reset
+    scopes, `failures` counts the requests of the window that began at `window_started_at`
+    and `locked_until` is that window's end once the limit is passed.
     """
 
     class Scope(models.TextChoices):
         ACCOUNT = "account"
         IP = "ip"
+        RESET_EMAIL = "reset_email"
+        RESET_IP = "reset_ip"
 
     scope = models.CharField(max_length=16, choices=Scope.choices)
     key = models.CharField(max_length=255)
@@ -104,6 +109,7 @@ class LoginThrottle(models.Model):
     lockouts = models.PositiveIntegerField(default=0)
     locked_until = models.DateTimeField(null=True, blank=True)
     last_failure_at = models.DateTimeField(null=True, blank=True)
+    window_started_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         constraints = [models.UniqueConstraint(fields=["scope", "key"], name="unique_throttle")]

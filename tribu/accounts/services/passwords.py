@@ -10,6 +10,7 @@ from django.urls import reverse
 from django.utils import translation
 from django.utils.encoding import force_bytes, force_str
 from django.utils.http import urlsafe_base64_decode, urlsafe_base64_encode
+from django.utils.translation import ngettext
 
 from tribu.accounts.models import User
 from tribu.accounts.services import throttle
@@ -54,6 +55,35 @@ def send_reset_email(email):
         " ".join(subject.split()), body, to=[user.email], headers={"Content-Language": language}
     ).send()
     return True
+
+
+class ResetRefused(Exception):
+    """Too many reset requests from this client IP. The message can be shown as is: the
+    IP limit does not depend on the address typed, so it reveals no account."""
+
+
+def request_reset(request, email):
+    """Handle a reset request within the limits of throttle.limit_reset_request.
+
+    Raises ResetRefused when this IP asked too often. When the address was asked for too
+    often, nothing is sent and nothing is raised: the caller answers exactly as for a
+    request that went through, so the limit reveals no more than the form itself.
+    Returns whether an email was sent."""
+    lock = throttle.limit_reset_request(request, email)
+    if lock is None:
+        return send_reset_email(email)
+    if lock.scope == throttle.Scope.RESET_IP:
+        raise ResetRefused(
+            ngettext(
+                "Too many password reset requests from your network. "
+                "Try again in %(minutes)d minute.",
+                "Too many password reset requests from your network. "
+                "Try again in %(minutes)d minutes.",
+                lock.minutes,
+            )
+            % {"minutes": lock.minutes}
+        )
+    return False
 
 
 def user_for_reset(uidb64, token):

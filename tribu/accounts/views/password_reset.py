@@ -16,8 +16,15 @@ RESET_URL_MARKER = "set-password"
 def request_view(request):
     form = PasswordResetRequestForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
-        passwords.send_reset_email(form.cleaned_data["email"])
-        # Same answer whether or not the address has an account.
+        try:
+            passwords.request_reset(request, form.cleaned_data["email"])
+        except passwords.ResetRefused as refusal:
+            form.add_error(None, str(refusal))
+            return render(
+                request, "accounts/password_reset_request.html", {"form": form}, status=429
+            )
+        # Same answer whether or not the address has an account, and whether or not the
+        # address has reached its limit of reset emails.
         return redirect("accounts:password_reset_sent")
     return render(request, "accounts/password_reset_request.html", {"form": form})
 
