@@ -205,3 +205,26 @@ def test_ticker_thread_beats_until_stopped():
         ticker.stop()
     assert not ticker.is_alive()
     assert WorkerHeartbeat.objects.filter(name="thread:1").exists()
+
+
+def test_housekeeping_runs_hourly_per_worker(db):
+    """Registered clean-ups (such as the sign-in throttle's) run on the first tick, then at
+    most once per HOUSEKEEPING_INTERVAL."""
+    from tribu.accounts.models import LoginThrottle
+
+    start = timezone.now()
+    stale = start - timedelta(days=3)
+    LoginThrottle.objects.create(
+        scope="account", key="old@example.com", failures=2, last_failure_at=stale
+    )
+    tick._last_housekeeping.clear()
+    tick.run_once("housekeeping-test", now=start)
+    assert not LoginThrottle.objects.filter(key="old@example.com").exists()
+
+    LoginThrottle.objects.create(
+        scope="account", key="old2@example.com", failures=2, last_failure_at=stale
+    )
+    tick.run_once("housekeeping-test", now=start + timedelta(minutes=30))
+    assert LoginThrottle.objects.filter(key="old2@example.com").exists()
+    tick.run_once("housekeeping-test", now=start + timedelta(hours=1, seconds=1))
+    assert not LoginThrottle.objects.filter(key="old2@example.com").exists()

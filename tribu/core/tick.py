@@ -38,6 +38,12 @@ CLAIM_BATCH = 200
 # Heartbeats of workers gone for this long are deleted, so the table stays small.
 HEARTBEAT_RETENTION = timedelta(days=1)
 
+# Clean-up functions (called with `now`) that each worker runs at most once per interval;
+# they must be idempotent since several workers may run them.
+HOUSEKEEPING = []
+HOUSEKEEPING_INTERVAL = timedelta(hours=1)
+_last_housekeeping = {}
+
 
 def claimer(function):
     """Register a claimer (decorator)."""
@@ -85,7 +91,20 @@ def run_once(name=None, now=None):
         except Exception:
             logger.exception("Claimer %s failed; it will run again next tick", function.__name__)
             claimed[function.__name__] = 0
+    run_housekeeping(now)
     return claimed
+
+
+def run_housekeeping(now):
+    for function in list(HOUSEKEEPING):
+        last = _last_housekeeping.get(function)
+        if last is not None and now - last < HOUSEKEEPING_INTERVAL:
+            continue
+        _last_housekeeping[function] = now
+        try:
+            function(now)
+        except Exception:
+            logger.exception("Housekeeping %s failed; it will run again", function.__name__)
 
 
 class Ticker(threading.Thread):

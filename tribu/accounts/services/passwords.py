@@ -68,10 +68,14 @@ def request_reset(request, email):
     Raises ResetRefused when this IP asked too often. When the address was asked for too
     often, nothing is sent and nothing is raised: the caller answers exactly as for a
     request that went through, so the limit reveals no more than the form itself.
-    Returns whether an email was sent."""
+    Returns whether an email was queued (sent by the worker, whether or not an account has
+    this address, so that response times reveal nothing either)."""
     lock = throttle.limit_reset_request(request, email)
     if lock is None:
-        return send_reset_email(email)
+        from tribu.accounts.tasks import send_password_reset
+
+        send_password_reset(email, translation.get_language())
+        return True
     if lock.scope == throttle.Scope.RESET_IP:
         raise ResetRefused(
             ngettext(

@@ -175,11 +175,12 @@ def limit_reset_request(request, email):
     return _count_reset_request(Scope.RESET_EMAIL, account_key(email))
 
 
-def forget_stale():
+def forget_stale(now=None):
     """Delete counters that no longer matter, so that guessed addresses do not pile up:
     sign-in counters quiet for longer than FORGET_AFTER (they would be reset anyway) and
-    reset counters whose window has ended. Meant for a periodic task. Returns the count."""
-    now = timezone.now()
+    reset counters whose window has ended. The worker's tick runs it hourly. Returns the
+    count."""
+    now = now or timezone.now()
     deleted, _ = LoginThrottle.objects.filter(
         Q(last_failure_at__lt=now - FORGET_AFTER)
         | Q(scope__in=RESET_SCOPES, window_started_at__lte=now - RESET_WINDOW)
