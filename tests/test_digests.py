@@ -112,6 +112,7 @@ def test_next_period_starts_where_the_previous_digest_ended(workspace, period_en
 
 def test_long_digests_list_the_first_events_and_count_the_rest(workspace, period_end, monkeypatch):
     monkeypatch.setattr(digests, "MAX_LISTED_EVENTS", 2)
+    Workspace.objects.filter(pk=workspace.pk).update(language="en")
     for minute in range(5):
         record_at(workspace, period_end - timedelta(minutes=30 - minute), target=f"t{minute}")
     digests.send_audit_digest(workspace.pk, period_end)
