@@ -45,6 +45,12 @@ def test_png_logo_is_stored_under_a_safe_name(owner_client, workspace):
     assert response.status_code == 302
     workspace.refresh_from_db()
     assert workspace.logo.name.startswith("logos/acme-") and workspace.logo.name.endswith(".png")
+    # The switcher shows it, and the file is served back as an image.
+    page = owner_client.get("/w/acme/")
+    assert f'src="{workspace.logo.url}"' in page.content.decode()
+    served = owner_client.get(workspace.logo.url)
+    assert served.status_code == 200
+    assert served["Content-Type"] == "image/png"
 
 
 def test_svg_logo_is_refused_with_a_reason(owner_client, workspace):
