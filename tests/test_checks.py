@@ -135,7 +135,7 @@ def test_command_prints_every_finding_and_exit_status(db, settings, make_user):
     report = out.getvalue()
     for line in report.splitlines()[:-1]:
         assert line.startswith(("OK", "WARNING", "ERROR", "        Fix:"))
-    assert "0 error(s)" in report
+    assert "0 errors, 0 warnings." in report
 
     settings.TRIBU_ENCRYPTION_KEYS = [KEY_B]
     out = StringIO()
@@ -199,3 +199,14 @@ def smtp_server():
     yield server.server_address[1]
     server.shutdown()
     server.server_close()
+
+
+def test_command_speaks_the_operators_language(db, settings, monkeypatch):
+    WorkerHeartbeat.objects.create(name="w1", version="0")
+    settings.TRIBU_ENCRYPTION_KEYS = [KEY_A]
+    monkeypatch.setenv("LC_ALL", "fr_FR.UTF-8")
+    out = StringIO()
+    call_command("tribu_check", stdout=out)
+    report = out.getvalue()
+    assert "Toutes les variables sont valides." in report
+    assert report.rstrip().endswith("0 erreur, 0 avertissement.")

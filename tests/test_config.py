@@ -112,7 +112,7 @@ def test_every_problem_is_reported_at_once(tmp_path):
         "DATABASE_URL",
     }
     report = str(config.ConfigurationError(found))
-    assert report.startswith("Tribu cannot start: 4 configuration problem(s).")
+    assert report.startswith("Tribu cannot start: 4 configuration problems.")
 
 
 def test_encryption_key_equal_to_secret_key_is_refused(tmp_path):
@@ -174,3 +174,32 @@ def test_allowed_hosts_accept_ipv6_literals_but_not_ports(tmp_path):
     assert loaded.allowed_hosts[:3] == ["tribu.example.com", "[::1]", ".example.org"]
     [problem] = problems(tmp_path, TRIBU_ALLOWED_HOSTS="tribu.example.com:8000")
     assert problem.variable == "TRIBU_ALLOWED_HOSTS"
+
+
+def test_problems_speak_the_operators_language(tmp_path):
+    [french] = problems(tmp_path, TRIBU_DEBUG="peut-être", LANG="fr_FR.UTF-8")
+    assert french.variable == "TRIBU_DEBUG"
+    assert french.message == "'peut-être' n’est pas une valeur oui/non."
+    assert "TRIBU_DEBUG=1" in french.fix and "Définissez" in french.fix
+
+    [english] = problems(tmp_path, TRIBU_DEBUG="perhaps", LANG="C")
+    assert english.message == "'perhaps' is not a yes/no value."
+    assert english.fix == "Set TRIBU_DEBUG=1 to enable or 0 to disable."
+
+
+def test_the_report_header_is_translated_with_a_real_plural(tmp_path):
+    with pytest.raises(config.ConfigurationError) as caught:
+        load(tmp_path, TRIBU_DEBUG="peut-être", LC_ALL="fr_FR.UTF-8", LANG="C")
+    report = str(caught.value)
+    assert report.startswith("Tribu ne peut pas démarrer\u00a0: 1 problème de configuration.")
+    assert "- TRIBU_DEBUG: " in report
+
+
+def test_the_locale_variables_are_read_in_gettext_order():
+    assert config.operator_languages({"LANG": "fr_FR.UTF-8"}) == ["fr"]
+    assert config.operator_languages({"LANGUAGE": "en_GB:fr", "LANG": "fr_FR.UTF-8"}) == [
+        "en",
+        "fr",
+    ]
+    assert config.operator_languages({"LC_ALL": "C.UTF-8", "LANG": "fr_FR.UTF-8"}) == []
+    assert config.operator_languages({}) == []

@@ -99,3 +99,19 @@ def test_saved_password_is_reused_after_a_database_reset(db, data_dir):
     output = run_demo()
     assert password in output
     assert User.objects.get(email="demo@tribu.local").check_password(password)
+
+
+def test_demo_works_on_a_fresh_data_directory(tmp_path):
+    """`tribu demo` migrates an empty data directory itself instead of failing."""
+    import os
+    import subprocess
+    import sys
+
+    env = {**os.environ, "TRIBU_DATA_DIR": str(tmp_path)}
+    env.pop("DATABASE_URL", None)
+    result = subprocess.run(
+        [sys.executable, "-m", "tribu.cli", "demo"], env=env, capture_output=True, text=True
+    )
+    assert result.returncode == 0, result.stderr
+    assert "demo@tribu.local" in result.stdout
+    assert (tmp_path / "tribu.sqlite3").exists()

@@ -77,7 +77,11 @@ def test_errors_are_explained(db, make_user, workspace, slug, timezone, owner, m
 
 def test_list_shows_workspaces_and_owners(db, workspace):
     output = workspace_command("list")
-    assert "acme" in output and "alice@example.com" in output and "1 member(s)" in output
+    assert (
+        "acme" in output
+        and "alice@example.com" in output
+        and "1 member, owner: alice@example.com" in output
+    )
 
 
 def test_list_when_empty(db):

@@ -2,8 +2,15 @@
 
 `settings.py` calls `load()`; `tribu check` prints the same report. Nothing here imports
 Django, so a broken configuration can be reported before Django starts.
+
+The messages are still translated: `_` and `ngettext` below read Tribu's own catalogue with
+Python's gettext, in the operator's language (LANGUAGE, LC_ALL, LC_MESSAGES, LANG), and
+makemessages extracts them like any other string.
 """
 
+import contextvars
+import functools
+import gettext
 import os
 import secrets
 import stat
@@ -12,6 +19,48 @@ from pathlib import Path
 from urllib.parse import parse_qs, unquote, urlsplit
 
 from cryptography.fernet import Fernet
+
+LOCALE_DIR = Path(__file__).resolve().parent / "locale"
+LANGUAGE_VARIABLES = ("LANGUAGE", "LC_ALL", "LC_MESSAGES", "LANG")
+
+# The catalogue of the environment being loaded; outside load(), the process's environment.
+_catalogue = contextvars.ContextVar("tribu_config_catalogue", default=None)
+
+
+def operator_languages(environ):
+    """Language codes from the first locale variable set, e.g. LANG=fr_FR.UTF-8 -> ["fr"];
+    none for the C/POSIX locale, which means untranslated English."""
+    for name in LANGUAGE_VARIABLES:
+        value = environ.get(name, "").strip()
+        if not value:
+            continue
+        languages = []
+        for entry in value.split(":"):
+            code = entry.split(".")[0].split("@")[0].split("_")[0].lower()
+            if code and code not in {"c", "posix"} and code not in languages:
+                languages.append(code)
+        return languages
+    return []
+
+
+@functools.cache
+def _catalogue_for(languages):
+    return gettext.translation(
+        "django", localedir=LOCALE_DIR, languages=list(languages), fallback=True
+    )
+
+
+def catalogue(environ=None):
+    environ = os.environ if environ is None else environ
+    return _catalogue_for(tuple(operator_languages(environ)))
+
+
+def _(message):
+    return (_catalogue.get() or catalogue()).gettext(message)
+
+
+def ngettext(singular, plural, count):
+    return (_catalogue.get() or catalogue()).ngettext(singular, plural, count)
 
 
 class ConfigurationError(Exception):
@@ -22,11 +71,16 @@ class ConfigurationError(Exception):
         super().__init__(format_report(problems))
 
 
+# Problem.kind for a secret file that other users can read: `tribu check` reports those itself.
+FILE_MODE = "file_mode"
+
+
 @dataclass
 class Problem:
     variable: str
     message: str
     fix: str
+    kind: str = ""
 
 
 @dataclass
@@ -59,10 +113,18 @@ ENCRYPTION_KEYS_FILE = "encryption_keys"
 
 
 def format_report(problems):
-    lines = [f"Tribu cannot start: {len(problems)} configuration problem(s)."]
+    count = len(problems)
+    lines = [
+        ngettext(
+            "Tribu cannot start: %(count)d configuration problem.",
+            "Tribu cannot start: %(count)d configuration problems.",
+            count,
+        )
+        % {"count": count}
+    ]
     for problem in problems:
         lines.append(f"- {problem.variable}: {problem.message}")
-        lines.append(f"  Fix: {problem.fix}")
+        lines.append("  " + _("Fix: %(fix)s") % {"fix": problem.fix})
     return "\n".join(lines)
 
 
@@ -76,7 +138,11 @@ def parse_bool(environ, name, default, problems):
     if value in FALSE_WORDS:
         return False
     problems.append(
-        Problem(name, f"{raw!r} is not a yes/no value.", f"Set {name}=1 to enable or 0 to disable.")
+        Problem(
+            name,
+            _("%(value)s is not a yes/no value.") % {"value": repr(raw)},
+            _("Set %(name)s=1 to enable or 0 to disable.") % {"name": name},
+        )
     )
     return default
 
@@ -103,8 +169,10 @@ def check_secret_file_mode(path, variable, problems):
         problems.append(
             Problem(
                 variable,
-                f"{path} is readable by other users (mode {oct(mode)}).",
-                f"Run: chmod 600 {path}",
+                _("%(file)s is readable by other users (mode %(mode)s).")
+                % {"file": path, "mode": oct(mode)},
+                _("Run: chmod 600 %(file)s") % {"file": path},
+                kind=FILE_MODE,
             )
         )
 
@@ -115,9 +183,11 @@ def parse_encryption_keys(raw, variable, problems):
         problems.append(
             Problem(
                 variable,
-                "no key given.",
-                "Give one or more Fernet keys separated by commas (newest first), or unset it "
-                "to let Tribu generate one in the data directory.",
+                _("no key given."),
+                _(
+                    "Give one or more Fernet keys separated by commas (newest first), or unset "
+                    "it to let Tribu generate one in the data directory."
+                ),
             )
         )
     for position, key in enumerate(keys, start=1):
@@ -127,9 +197,12 @@ def parse_encryption_keys(raw, variable, problems):
             problems.append(
                 Problem(
                     variable,
-                    f"key number {position} is not a valid Fernet key.",
-                    'Generate one with: python -c "from cryptography.fernet import Fernet; '
-                    'print(Fernet.generate_key().decode())"',
+                    _("key number %(position)d is not a valid Fernet key.")
+                    % {"position": position},
+                    _(
+                        'Generate one with: python -c "from cryptography.fernet import Fernet; '
+                        'print(Fernet.generate_key().decode())"'
+                    ),
                 )
             )
     return keys
@@ -143,9 +216,11 @@ def parse_database_url(raw, problems):
         problems.append(
             Problem(
                 "DATABASE_URL",
-                f"unsupported database scheme {scheme!r}.",
-                "Use postgres://USER:PASSWORD@HOST:PORT/NAME, or unset DATABASE_URL to use "
-                "SQLite in the data directory.",
+                _("unsupported database scheme %(scheme)s.") % {"scheme": repr(scheme)},
+                _(
+                    "Use postgres://USER:PASSWORD@HOST:PORT/NAME, or unset DATABASE_URL to use "
+                    "SQLite in the data directory."
+                ),
             )
         )
         return None
@@ -155,8 +230,8 @@ def parse_database_url(raw, problems):
             problems.append(
                 Problem(
                     "DATABASE_URL",
-                    "the URL names no database.",
-                    "Add the database name: postgres://USER:PASSWORD@HOST:PORT/NAME",
+                    _("the URL names no database."),
+                    _("Add the database name: postgres://USER:PASSWORD@HOST:PORT/NAME"),
                 )
             )
     return raw
@@ -177,9 +252,11 @@ def parse_email_url(raw, problems):
         problems.append(
             Problem(
                 "TRIBU_EMAIL_URL",
-                f"{raw!r} is not an email URL Tribu understands.",
-                "Use smtp://USER:PASSWORD@HOST:587?tls=1, smtps://USER:PASSWORD@HOST:465, "
-                "or console:// to print emails.",
+                _("%(value)s is not an email URL Tribu understands.") % {"value": repr(raw)},
+                _(
+                    "Use smtp://USER:PASSWORD@HOST:587?tls=1, smtps://USER:PASSWORD@HOST:465, "
+                    "or console:// to print emails."
+                ),
             )
         )
         return {"EMAIL_BACKEND": "django.core.mail.backends.console.EmailBackend"}
@@ -188,7 +265,7 @@ def parse_email_url(raw, problems):
         port = parts.port or (465 if parts.scheme == "smtps" else 25)
     except ValueError:
         problems.append(
-            Problem("TRIBU_EMAIL_URL", "the port is not a number.", "Write the port as :587.")
+            Problem("TRIBU_EMAIL_URL", _("the port is not a number."), _("Write the port as :587."))
         )
         port = 25
     return {
@@ -210,9 +287,11 @@ def parse_base_url(raw, problems):
         problems.append(
             Problem(
                 "TRIBU_BASE_URL",
-                f"{raw!r} is not the address of a site.",
-                "Give the public address users type, such as https://tribu.example.com "
-                "(scheme and host, no path).",
+                _("%(value)s is not the address of a site.") % {"value": repr(raw)},
+                _(
+                    "Give the public address users type, such as https://tribu.example.com "
+                    "(scheme and host, no path)."
+                ),
             )
         )
         return "http://127.0.0.1:8000"
@@ -220,8 +299,17 @@ def parse_base_url(raw, problems):
 
 
 def load(environ=None, create_files=True):
-    """Read the configuration; raise ConfigurationError listing every problem found."""
+    """Read the configuration; raise ConfigurationError listing every problem found, in the
+    language of `environ`'s locale variables."""
     environ = os.environ if environ is None else environ
+    token = _catalogue.set(catalogue(environ))
+    try:
+        return _load(environ, create_files)
+    finally:
+        _catalogue.reset(token)
+
+
+def _load(environ, create_files):
     problems = []
     generated = []
 
@@ -235,16 +323,18 @@ def load(environ=None, create_files=True):
             problems.append(
                 Problem(
                     "TRIBU_DATA_DIR",
-                    f"cannot create {data_dir}: {error.strerror}.",
-                    "Point TRIBU_DATA_DIR to a directory the Tribu user can write to.",
+                    _("cannot create %(dir)s: %(error)s.")
+                    % {"dir": data_dir, "error": error.strerror},
+                    _("Point TRIBU_DATA_DIR to a directory the Tribu user can write to."),
                 )
             )
     if data_dir.exists() and not os.access(data_dir, os.W_OK):
         problems.append(
             Problem(
                 "TRIBU_DATA_DIR",
-                f"{data_dir} is not writable.",
-                f"Run: chown -R $(whoami) {data_dir}, or choose another TRIBU_DATA_DIR.",
+                _("%(dir)s is not writable.") % {"dir": data_dir},
+                _("Run: chown -R $(whoami) %(dir)s, or choose another TRIBU_DATA_DIR.")
+                % {"dir": data_dir},
             )
         )
     data_dir_ready = data_dir.is_dir() and os.access(data_dir, os.W_OK)
@@ -257,9 +347,11 @@ def load(environ=None, create_files=True):
         problems.append(
             Problem(
                 "TRIBU_SECRET_KEY",
-                "the key is shorter than 32 characters.",
-                'Use a long random value, e.g. python -c "import secrets; '
-                'print(secrets.token_urlsafe(50))", or unset it to let Tribu generate one.',
+                _("the key is shorter than 32 characters."),
+                _(
+                    'Use a long random value, e.g. python -c "import secrets; '
+                    'print(secrets.token_urlsafe(50))", or unset it to let Tribu generate one.'
+                ),
             )
         )
     if not secret_key and data_dir_ready:
@@ -277,15 +369,17 @@ def load(environ=None, create_files=True):
         if create_files or path.exists():
             stored = read_or_create_secret(path, lambda: Fernet.generate_key().decode(), generated)
             encryption_keys = parse_encryption_keys(
-                stored, f"TRIBU_ENCRYPTION_KEYS (file {path})", problems
+                stored,
+                _("TRIBU_ENCRYPTION_KEYS (file %(file)s)") % {"file": path},
+                problems,
             )
             check_secret_file_mode(path, "TRIBU_ENCRYPTION_KEYS", problems)
     if secret_key and secret_key in encryption_keys:
         problems.append(
             Problem(
                 "TRIBU_ENCRYPTION_KEYS",
-                "an encryption key equals TRIBU_SECRET_KEY.",
-                "Keep encryption keys apart from the secret key: generate a new Fernet key.",
+                _("an encryption key equals TRIBU_SECRET_KEY."),
+                _("Keep encryption keys apart from the secret key: generate a new Fernet key."),
             )
         )
 
@@ -308,16 +402,21 @@ def load(environ=None, create_files=True):
             problems.append(
                 Problem(
                     "TRIBU_ALLOWED_HOSTS",
-                    f"{', '.join(bad)} look like URLs or include a port.",
-                    "List host names only, separated by commas: tribu.example.com,localhost",
+                    ngettext(
+                        "%(hosts)s looks like a URL or includes a port.",
+                        "%(hosts)s look like URLs or include a port.",
+                        len(bad),
+                    )
+                    % {"hosts": ", ".join(bad)},
+                    _("List host names only, separated by commas: tribu.example.com,localhost"),
                 )
             )
         if not allowed_hosts:
             problems.append(
                 Problem(
                     "TRIBU_ALLOWED_HOSTS",
-                    "the list is empty, so every request would be refused.",
-                    "List the host names Tribu answers to, or unset the variable.",
+                    _("the list is empty, so every request would be refused."),
+                    _("List the host names Tribu answers to, or unset the variable."),
                 )
             )
     if host_from_base and host_from_base not in allowed_hosts and "*" not in allowed_hosts:
@@ -329,8 +428,8 @@ def load(environ=None, create_files=True):
         problems.append(
             Problem(
                 "TRIBU_EMAIL_FROM",
-                "this is not an email address.",
-                'Write an address such as "Tribu <tribu@example.com>".',
+                _("this is not an email address."),
+                _('Write an address such as "Tribu <tribu@example.com>".'),
             )
         )
 

@@ -59,7 +59,7 @@ def test_onboarding(browser, page, live_server, make_user, settings):
         bob.goto(link)
         bob.get_by_label("Your name").fill("Bob")
         bob.get_by_label("Password").first.fill(PASSWORD)
-        bob.get_by_label("Password again").fill(PASSWORD)
+        bob.get_by_label("Confirm password").fill(PASSWORD)
         bob.get_by_role("button", name="Create my account and join").click()
         bob.wait_for_url(re.compile(r"/w/cafe/$"))
         assert bob.locator("h1").inner_text() == "Café Lumière"

@@ -81,7 +81,7 @@ class SignUpForm(forms.Form):
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
     password2 = forms.CharField(
-        label=_("Password again"),
+        label=_("Confirm password"),
         strip=False,
         widget=forms.PasswordInput(attrs={"autocomplete": "new-password"}),
     )
@@ -148,7 +148,10 @@ def validate_logo(upload):
         )
     if max(width, height) > LOGO_MAX_SIDE:
         raise ValidationError(
-            _("The logo is %(width)s×%(height)s pixels; the limit is 4096 on each side.")
+            _(
+                "The logo is %(width)s×%(height)s pixels; the limit is 4096 pixels on each "
+                "side. Export a smaller image."
+            )
             % {"width": width, "height": height}
         )
     return LOGO_FORMATS[image_format]

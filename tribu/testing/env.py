@@ -7,3 +7,8 @@ import os
 import tempfile
 
 os.environ.setdefault("TRIBU_DATA_DIR", tempfile.mkdtemp(prefix="tribu-test-"))
+
+# Configuration messages follow the operator's locale (tribu/config.py); tests expect English
+# whatever the developer's shell says.
+os.environ.pop("LANGUAGE", None)
+os.environ["LC_ALL"] = "C.UTF-8"

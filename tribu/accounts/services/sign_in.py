@@ -65,7 +65,9 @@ def check_password(request, email, password):
     _refuse_if_locked(request, email)
     user = auth.authenticate(request, email=email, password=password)
     if user is None:
-        _fail(request, email, _("Email address or password is incorrect."))
+        _fail(
+            request, email, _("Email address or password is incorrect. Check them and try again.")
+        )
     return PasswordAccepted(user=user, needs_second_factor=user.has_two_factor)
 
 

@@ -155,7 +155,7 @@ def disable(user, password, code, *, request=None):
     if not user.has_two_factor:
         raise TwoFactorError(_("Two-factor authentication is already off."))
     if not user.check_password(password):
-        raise TwoFactorError(_("Your password is incorrect."))
+        raise TwoFactorError(_("Your password is incorrect. Check it and try again."))
     if not verify_second_factor(user, code):
         raise TwoFactorError(_("That code is not valid. Enter a current code or a recovery code."))
     user.totp_secret = ""
@@ -171,7 +171,7 @@ def regenerate_recovery_codes(user, password, *, request=None):
     if not user.has_two_factor:
         raise TwoFactorError(_("Turn on two-factor authentication first."))
     if not user.check_password(password):
-        raise TwoFactorError(_("Your password is incorrect."))
+        raise TwoFactorError(_("Your password is incorrect. Check it and try again."))
     codes = _replace_recovery_codes(user)
     record_security_event(user, "security.recovery_codes_regenerated", request=request)
     return codes

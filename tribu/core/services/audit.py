@@ -1,10 +1,11 @@
 """The audit log: one call records who did what, when and from where."""
 
 from django.conf import settings
+from django.core.exceptions import FieldDoesNotExist
 from django.utils.translation import gettext as _
 from django.utils.translation import gettext_lazy
 
-from tribu.core.models import AuditEvent
+from tribu.core.models import AuditEvent, Workspace
 from tribu.core.roles import Role
 
 
@@ -68,6 +69,15 @@ def _role_label(value):
     return str(Role(value).label) if value in Role.values else str(value or "")
 
 
+def _field_label(name):
+    """A workspace field's translated verbose name; the raw name when it is unknown (a field
+    since removed, for instance), so old events still read."""
+    try:
+        return str(Workspace._meta.get_field(name).verbose_name)
+    except FieldDoesNotExist:
+        return str(name)
+
+
 def describe(event):
     """The event as a sentence in the current language."""
     action = event.action
@@ -80,7 +90,7 @@ def describe(event):
         role=_role_label(event.data.get("role")),
         old_role=_role_label(event.data.get("old_role")),
         new_role=_role_label(event.data.get("new_role")),
-        fields=", ".join(str(field) for field in event.data.get("fields", [])),
+        fields=", ".join(_field_label(field) for field in event.data.get("fields", [])),
     )
     template = SENTENCES.get(action)
     if template is None:

@@ -360,8 +360,10 @@ def sqlite_file():
     return Path(name)
 
 
-def existing_data_reason():
-    """Why the current database must not be overwritten without --force, or None."""
+def existing_data_refusal():
+    """The message refusing to overwrite the current database without --force, or None.
+
+    One whole sentence per case, so that translators never assemble fragments."""
     if engine() == "sqlite":
         path = sqlite_file()
         if path is not None and not path.exists():
@@ -373,7 +375,11 @@ def existing_data_reason():
                 "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'"
             ).fetchone()[0]
         if tables:
-            return _("the database %(file)s already has tables") % {"file": path or target}
+            return _(
+                "Restore refused: the database %(file)s already has tables, which the restore "
+                "would overwrite. Run it again with --force to replace them, or point "
+                "TRIBU_DATA_DIR / DATABASE_URL to an empty place."
+            ) % {"file": path or target}
         return None
     with connection.cursor() as cursor:
         tables = set(connection.introspection.table_names(cursor))
@@ -381,7 +387,11 @@ def existing_data_reason():
             if table in tables:
                 cursor.execute(f"SELECT EXISTS (SELECT 1 FROM {table})")  # noqa: S608
                 if cursor.fetchone()[0]:
-                    return _("the database already has users or workspaces")
+                    return _(
+                        "Restore refused: the database already has users or workspaces, which "
+                        "the restore would overwrite. Run it again with --force to replace "
+                        "them, or point TRIBU_DATA_DIR / DATABASE_URL to an empty place."
+                    )
     return None
 
 
@@ -473,16 +483,9 @@ def restore_backup(source, force=False):
     """
     with tempfile.TemporaryDirectory(prefix="tribu-restore-", dir=settings.DATA_DIR) as work:
         manifest = read_archive(source, work)
-        reason = existing_data_reason()
-        if reason and not force:
-            raise BackupError(
-                _(
-                    "Restore refused: %(reason)s, which the restore would overwrite. Run it "
-                    "again with --force to replace it, or point TRIBU_DATA_DIR / DATABASE_URL "
-                    "to an empty place."
-                )
-                % {"reason": reason}
-            )
+        refusal = existing_data_refusal()
+        if refusal and not force:
+            raise BackupError(refusal)
         work = Path(work)
         if manifest["engine"] == "sqlite":
             restored_counts = sqlite_counts(work / SQLITE_MAIN)

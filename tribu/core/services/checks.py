@@ -18,6 +18,7 @@ from django.db import DatabaseError, connection
 from django.db.migrations.executor import MigrationExecutor
 from django.utils import timezone
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tribu import config
 from tribu.core.fields import encrypted_fields
@@ -45,7 +46,7 @@ def check_configuration(environ=None):
             Finding(ERROR, problem.variable, problem.message, problem.fix)
             for problem in error.problems
             # File permissions are reported by check_secret_files, with the same fix.
-            if "readable by other users" not in problem.message
+            if problem.kind != config.FILE_MODE
         ] or [Finding(OK, _("configuration"), _("Every variable is valid."))]
     findings = [Finding(OK, _("configuration"), _("Every variable is valid."))]
     if loaded.debug:
@@ -138,7 +139,11 @@ def check_migrations():
             Finding(
                 ERROR,
                 _("migrations"),
-                _("%(count)d migration(s) not applied (%(names)s).")
+                ngettext(
+                    "%(count)d migration not applied (%(names)s).",
+                    "%(count)d migrations not applied (%(names)s).",
+                    len(plan),
+                )
                 % {"count": len(plan), "names": names},
                 _("Run: tribu manage migrate (tribu serve does it when it starts)."),
             )

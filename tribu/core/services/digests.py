@@ -14,7 +14,7 @@ from django.db import IntegrityError, transaction
 from django.template.loader import render_to_string
 from django.urls import NoReverseMatch, reverse
 from django.utils import timezone, translation
-from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tribu.core.models import AuditDigest, AuditEvent, Membership, Workspace
 from tribu.core.roles import Role
@@ -84,7 +84,11 @@ def build_message(workspace, user, digest, events, total):
             "period_end": digest.period_end,
             "audit_url": settings.TRIBU_BASE_URL + audit_path(workspace),
         }
-        subject = _("%(workspace)s: %(count)s audit events") % {
+        subject = ngettext(
+            "%(workspace)s: %(count)d audit event",
+            "%(workspace)s: %(count)d audit events",
+            total,
+        ) % {
             "workspace": workspace.name,
             "count": total,
         }

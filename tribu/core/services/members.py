@@ -97,7 +97,9 @@ def invite(workspace, *, email, role, invited_by, request=None):
     """
     email = User.objects.normalize_email(email)
     if role not in Role.values:
-        raise MemberError(_("“%(role)s” is not a role.") % {"role": role})
+        raise MemberError(
+            _("“%(role)s” is not a role. Choose a role from the list.") % {"role": role}
+        )
     if invited_by is not None:
         inviter = _membership_of(workspace, invited_by)
         _require(inviter, "members.invite", _("Your role does not allow inviting members."))
@@ -278,7 +280,9 @@ def _check_same_workspace(membership, actor_membership):
 def change_role(membership, new_role, *, actor_membership, request=None):
     _check_same_workspace(membership, actor_membership)
     if new_role not in Role.values:
-        raise MemberError(_("“%(role)s” is not a role.") % {"role": new_role})
+        raise MemberError(
+            _("“%(role)s” is not a role. Choose a role from the list.") % {"role": new_role}
+        )
     _require(actor_membership, "members.manage", _("Your role does not allow changing roles."))
     if Role.OWNER in (membership.role, new_role):
         _require(

@@ -17,7 +17,9 @@ def validate_slug(slug):
     if slug in RESERVED_SLUGS:
         raise WorkspaceError(_("“%(slug)s” is reserved: choose another address.") % {"slug": slug})
     if Workspace.objects.filter(slug=slug).exists():
-        raise WorkspaceError(_("The address “%(slug)s” is already taken.") % {"slug": slug})
+        raise WorkspaceError(
+            _("The address “%(slug)s” is already taken. Choose another one.") % {"slug": slug}
+        )
 
 
 @transaction.atomic

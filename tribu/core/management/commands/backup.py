@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tribu.core.services.backup import BackupError, create_backup
 
@@ -21,10 +22,18 @@ class Command(BaseCommand):
         except BackupError as error:
             raise CommandError(str(error)) from None
         rows = sum(manifest["counts"].get("database", {}).values())
+        media = manifest["media_files"]
         self.stdout.write(
             self.style.SUCCESS(
-                _("Backup written to %(file)s: %(rows)d database rows, %(media)d media file(s).")
-                % {"file": file, "rows": rows, "media": manifest["media_files"]}
+                # Two counts, so each is its own plural phrase in a one-sentence frame.
+                _("Backup written to %(file)s: %(rows)s, %(media)s.")
+                % {
+                    "file": file,
+                    "rows": ngettext("%(count)d database row", "%(count)d database rows", rows)
+                    % {"count": rows},
+                    "media": ngettext("%(count)d media file", "%(count)d media files", media)
+                    % {"count": media},
+                }
             )
         )
         if manifest["secrets"]:

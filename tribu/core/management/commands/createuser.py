@@ -31,7 +31,8 @@ class Command(BaseCommand):
             validate_email(email)
         except ValidationError:
             raise CommandError(
-                _("“%(email)s” is not a valid email address.") % {"email": email}
+                _("“%(email)s” is not a valid email address. Check it, e.g. name@example.com.")
+                % {"email": email}
             ) from None
         if User.objects.filter(email=email).exists():
             raise CommandError(

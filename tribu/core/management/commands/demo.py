@@ -1,4 +1,5 @@
 from django.conf import settings
+from django.core.management import call_command
 from django.core.management.base import BaseCommand
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -13,29 +14,40 @@ class Command(BaseCommand):
     )
 
     def handle(self, *args, **options):
+        # The demo must work on a fresh data directory: bring the database up to date first.
+        call_command("migrate", verbosity=0, interactive=False)
         login = ensure_demo()
         if login.created:
             self.stdout.write(self.style.SUCCESS(_("Demo account and workspace are ready.")))
         self.stdout.write(
             _("Sign in at: %(url)s") % {"url": settings.TRIBU_BASE_URL + reverse("accounts:login")}
         )
-        self.stdout.write(_("Email:      %(email)s") % {"email": login.email})
+        # Labels are translated alone; the alignment is done here, after the longest label.
+        labels = {"email": _("Email:"), "password": _("Password:"), "workspace": _("Workspace:")}
+        width = max(len(label) for label in labels.values()) + 2
+
+        def line(key, value):
+            self.stdout.write(labels[key].ljust(width) + value)
+
+        line("email", login.email)
         if login.password:
-            self.stdout.write(_("Password:   %(password)s") % {"password": login.password})
+            line("password", login.password)
         elif login.password_changed:
-            self.stdout.write(
+            line(
+                "password",
                 _(
-                    "Password:   changed since it was generated, so it is not shown. Sign in "
-                    "with the new one, or reset it with: tribu manage changepassword %(email)s"
+                    "changed since it was generated, so it is not shown. Sign in with the new "
+                    "one, or reset it with: tribu manage changepassword %(email)s"
                 )
-                % {"email": login.email}
+                % {"email": login.email},
             )
         else:
-            self.stdout.write(
+            line(
+                "password",
                 _(
-                    "Password:   unknown, because %(file)s is missing. Reset it with: "
+                    "unknown, because %(file)s is missing. Reset it with: "
                     "tribu manage changepassword %(email)s"
                 )
-                % {"file": login_file(), "email": login.email}
+                % {"file": login_file(), "email": login.email},
             )
-        self.stdout.write(_("Workspace:  %(slug)s") % {"slug": login.workspace_slug})
+        line("workspace", login.workspace_slug)

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tribu import __version__
 from tribu.core.services.backup import BackupError, restore_backup
@@ -26,16 +27,17 @@ class Command(BaseCommand):
         except BackupError as error:
             raise CommandError(str(error)) from None
         rows = sum(manifest["counts"].get("database", {}).values())
+        media = manifest["restored_media_files"]
         self.stdout.write(
             self.style.SUCCESS(
-                _(
-                    "Restored the backup of %(date)s: %(rows)d database rows, %(media)d media "
-                    "file(s)."
-                )
+                # Two counts, so each is its own plural phrase in a one-sentence frame.
+                _("Restored the backup of %(date)s: %(rows)s, %(media)s.")
                 % {
                     "date": manifest["created_at"],
-                    "rows": rows,
-                    "media": manifest["restored_media_files"],
+                    "rows": ngettext("%(count)d database row", "%(count)d database rows", rows)
+                    % {"count": rows},
+                    "media": ngettext("%(count)d media file", "%(count)d media files", media)
+                    % {"count": media},
                 }
             )
         )

@@ -1,5 +1,6 @@
 from django.core.management.base import BaseCommand, CommandError
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tribu.core.services.keys import (
     KeyRotationError,
@@ -30,22 +31,33 @@ class Command(BaseCommand):
             except KeyRotationError as error:
                 raise CommandError(str(error)) from None
             self.stdout.write(
-                _("Added a new key to %(file)s (%(count)d key(s) now).")
+                ngettext(
+                    "Added a new key to %(file)s (%(count)d key now).",
+                    "Added a new key to %(file)s (%(count)d keys now).",
+                    len(keys),
+                )
                 % {"file": keys_file(), "count": len(keys)}
             )
         reports = rotate_all(batch_size=batch_size)
         unreadable = 0
         for report in reports:
             self.stdout.write(
-                _("%(field)s: %(count)d value(s) re-encrypted.")
+                ngettext(
+                    "%(field)s: %(count)d value re-encrypted.",
+                    "%(field)s: %(count)d values re-encrypted.",
+                    report.rotated,
+                )
                 % {"field": report.label, "count": report.rotated}
             )
             if report.unreadable:
                 unreadable += report.unreadable
                 self.stderr.write(
-                    _(
-                        "%(field)s: %(count)d value(s) cannot be decrypted with any key (ids "
-                        "%(ids)s) and were left as they are."
+                    ngettext(
+                        "%(field)s: %(count)d value cannot be decrypted with any key (id "
+                        "%(ids)s) and was left as it is.",
+                        "%(field)s: %(count)d values cannot be decrypted with any key (ids "
+                        "%(ids)s) and were left as they are.",
+                        report.unreadable,
                     )
                     % {
                         "field": report.label,

@@ -5,6 +5,7 @@ from django.core.management.base import BaseCommand, CommandError
 from django.core.validators import validate_slug
 from django.db.models import Count
 from django.utils.translation import gettext as _
+from django.utils.translation import ngettext
 
 from tribu.accounts.models import User
 from tribu.core.models import Membership, Workspace
@@ -100,17 +101,19 @@ class Command(BaseCommand):
         for membership in Membership.objects.filter(role=Role.OWNER).select_related("user"):
             owners.setdefault(membership.workspace_id, []).append(membership.user.email)
         for workspace in workspaces:
+            owner_emails = owners.get(workspace.id, [])
+            count = workspace.member_count
             self.stdout.write(
-                _(
-                    "%(slug)s  “%(name)s”  %(tz)s, %(language)s, %(members)d member(s), "
-                    "owner(s): %(owners)s"
-                )
+                # Two counts, so each is its own plural phrase.
+                _("%(slug)s  “%(name)s”  %(tz)s, %(language)s, %(members)s, %(owners)s")
                 % {
                     "slug": workspace.slug,
                     "name": workspace.name,
                     "tz": workspace.timezone,
                     "language": workspace.language,
-                    "members": workspace.member_count,
-                    "owners": ", ".join(owners.get(workspace.id, [])) or "-",
+                    "members": ngettext("%(count)d member", "%(count)d members", count)
+                    % {"count": count},
+                    "owners": ngettext("owner: %(emails)s", "owners: %(emails)s", len(owner_emails))
+                    % {"emails": ", ".join(owner_emails) or "-"},
                 }
             )
