@@ -40,6 +40,8 @@ ROUTED = {
     "restore": ("restore", "restore a backup FILE (refuses to overwrite without --force)"),
     "rotate-keys": ("rotate_keys", "re-encrypt stored secrets with the newest encryption key"),
     "token": ("token", "API tokens: token create --user EMAIL --workspace SLUG [--role ROLE]"),
+    "listen": ("listen", "listening sources: listen poll [--source ID] [--once]"),
+    "query": ("query", 'topic queries: query check "QUERY" | query match --queries Q --docs D'),
 }
 
 # serve: a crashed worker is restarted after 1, 2, 4 ... seconds, at most this many; a

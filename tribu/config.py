@@ -94,6 +94,7 @@ class Config:
     base_url: str
     email: dict
     trust_proxy: bool
+    allow_private_addresses: bool
     generated_files: list[Path] = field(default_factory=list)
 
     @property
@@ -341,6 +342,7 @@ def _load(environ, create_files):
 
     debug = parse_bool(environ, "TRIBU_DEBUG", False, problems)
     trust_proxy = parse_bool(environ, "TRIBU_TRUST_PROXY", False, problems)
+    allow_private_addresses = parse_bool(environ, "TRIBU_ALLOW_PRIVATE_ADDRESSES", False, problems)
 
     secret_key = environ.get("TRIBU_SECRET_KEY", "").strip()
     if "TRIBU_SECRET_KEY" in environ and len(secret_key) < 32:
@@ -445,5 +447,6 @@ def _load(environ, create_files):
         base_url=base_url,
         email=email,
         trust_proxy=trust_proxy,
+        allow_private_addresses=allow_private_addresses,
         generated_files=generated,
     )

@@ -26,6 +26,7 @@ INSTALLED_APPS = [
     "tribu.accounts",
     "tribu.core",
     "tribu.api",
+    "tribu.listening",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -174,6 +175,9 @@ if CONFIG.trust_proxy:
     SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
     USE_X_FORWARDED_HOST = True
 TRIBU_TRUST_PROXY = CONFIG.trust_proxy
+# User-supplied URLs (feeds, network instances) may not reach loopback, private, link-local
+# or metadata addresses unless the operator allows it (intranets, tests).
+TRIBU_ALLOW_PRIVATE_ADDRESSES = CONFIG.allow_private_addresses
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -11,6 +11,7 @@ urlpatterns = [
     path("api/v1/", include("tribu.api.v1.urls")),
     path("", include("tribu.api.urls")),
     path("admin/", admin.site.urls),
+    path("", include("tribu.listening.urls")),
     path("", include("tribu.core.urls")),
 ]
 
