@@ -2,3 +2,12 @@
 
 Pure Python: usable without a database (benchmarks, `tribu query match`).
 """
+
+from .document import Document
+from .errors import QueryError
+from .evaluate import evaluate
+from .matcher import Matcher
+from .parser import Query, parse
+from .text import fold, tokenize
+
+__all__ = ["Document", "Matcher", "Query", "QueryError", "evaluate", "fold", "parse", "tokenize"]
