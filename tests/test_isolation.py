@@ -20,6 +20,9 @@ from django.utils.timezone import now
 from tribu.api.models import ApiToken
 from tribu.core.models import Invitation, Membership
 from tribu.core.roles import Role
+from tribu.listening.items import ParsedItem
+from tribu.listening.models import Mention, Source, Topic
+from tribu.listening.services.ingest import ingest_items
 
 # Pages anyone may open without a workspace (or that protect themselves, like the admin).
 PUBLIC_NAMES = {
@@ -133,10 +136,43 @@ def _token(workspace, actor):
     return token.id, token
 
 
+def _source(workspace, actor):
+    # Paused, so that "poll now" never reaches the network from these tests.
+    source = Source.objects.create(
+        workspace=workspace,
+        kind=Source.Kind.FEED,
+        name=f"feed {secrets.token_hex(3)}",
+        url=f"https://{secrets.token_hex(4)}.example.invalid/feed.xml",
+        paused_at=now(),
+        paused_reason="test",
+    )
+    return source.id, source
+
+
+def _topic(workspace, actor):
+    topic = Topic.objects.create(
+        workspace=workspace, name=f"topic {secrets.token_hex(3)}", query="tribu"
+    )
+    return topic.id, topic
+
+
+def _mention(workspace, actor):
+    token = secrets.token_hex(4)
+    report = ingest_items(
+        workspace.id,
+        [ParsedItem(url=f"https://example.com/{token}", title=f"Tribu {token}", text=token)],
+    )
+    mention = Mention.objects.get(pk=report.mention_ids[0])
+    return mention.id, mention
+
+
 FACTORIES = {
     "member_id": _member,
     "invitation_id": _invitation,
     "token_id": _token,
+    "source_id": _source,
+    "topic_id": _topic,
+    "mention_id": _mention,
 }
 
 

@@ -19,6 +19,10 @@ from tribu.api.v1.permissions import operation_permissions
 from tribu.core.models import Membership
 from tribu.core.roles import Role, has_permission
 from tribu.core.services import members as members_service
+from tribu.listening.items import ParsedItem
+from tribu.listening.services import ingest as listening_ingest
+from tribu.listening.services import sources as listening_sources
+from tribu.listening.services import topics as listening_topics
 
 OPERATIONS = sorted(operation_permissions(api).items())
 SCHEMA = api.get_openapi_schema(path_prefix="")
@@ -46,11 +50,31 @@ def new_invitation(workspace):
     return invitation.pk
 
 
+def new_source(workspace):
+    # .example hosts never resolve, so no test reaches the network.
+    url = f"https://feed-{secrets.token_hex(4)}.example/rss"
+    return listening_sources.create_source(workspace, kind="feed", url=url).pk
+
+
+def new_topic(workspace):
+    name = f"Topic {secrets.token_hex(4)}"
+    return listening_topics.create_topic(workspace, name=name, query="tribu").pk
+
+
+def new_mention(workspace):
+    unique = secrets.token_hex(8)
+    item = ParsedItem(url=f"https://blog.example/{unique}", title="Tribu", text=unique)
+    return listening_ingest.ingest_items(workspace.pk, [item]).mention_ids[0]
+
+
 # One factory per path parameter name: workspace -> a value naming an object of it.
 PATH_FACTORIES = {
     "slug": lambda workspace: workspace.slug,
     "member_id": new_member,
     "invitation_id": new_invitation,
+    "source_id": new_source,
+    "topic_id": new_topic,
+    "mention_id": new_mention,
 }
 
 # A valid body for each operation that takes one, so that allowed roles succeed.
@@ -61,6 +85,15 @@ BODIES = {
         "email": f"new-{secrets.token_hex(4)}@example.com",
         "role": Role.VIEWER,
     },
+    ("POST", "/sources"): lambda: {
+        "kind": "feed",
+        "url": f"https://feed-{secrets.token_hex(4)}.example/rss",
+    },
+    ("PATCH", "/sources/{source_id}"): lambda: {"name": "Renamed", "paused": True},
+    ("POST", "/topics"): lambda: {"name": f"Topic {secrets.token_hex(4)}", "query": "tribu"},
+    ("PATCH", "/topics/{topic_id}"): lambda: {"query": "tribu OR lumière"},
+    ("POST", "/topics/backtest"): lambda: {"query": "tribu", "days": 7},
+    ("PATCH", "/mentions/{mention_id}"): lambda: {"read": True, "starred": True},
 }
 
 

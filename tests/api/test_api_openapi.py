@@ -19,6 +19,20 @@ EXPECTED = {
     ("GET", "/api/v1/invitations"),
     ("POST", "/api/v1/invitations"),
     ("DELETE", "/api/v1/invitations/{invitation_id}"),
+    ("GET", "/api/v1/sources"),
+    ("POST", "/api/v1/sources"),
+    ("GET", "/api/v1/sources/{source_id}"),
+    ("PATCH", "/api/v1/sources/{source_id}"),
+    ("DELETE", "/api/v1/sources/{source_id}"),
+    ("GET", "/api/v1/topics"),
+    ("POST", "/api/v1/topics"),
+    ("POST", "/api/v1/topics/backtest"),
+    ("GET", "/api/v1/topics/{topic_id}"),
+    ("PATCH", "/api/v1/topics/{topic_id}"),
+    ("DELETE", "/api/v1/topics/{topic_id}"),
+    ("GET", "/api/v1/mentions"),
+    ("GET", "/api/v1/mentions/{mention_id}"),
+    ("PATCH", "/api/v1/mentions/{mention_id}"),
 }
 
 

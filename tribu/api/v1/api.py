@@ -10,6 +10,7 @@ from ninja import NinjaAPI
 from tribu import __version__
 from tribu.api.v1 import errors, me, members, workspaces
 from tribu.api.v1.auth import TokenBearer
+from tribu.listening import api as listening_api
 
 api = NinjaAPI(
     title="Tribu API",
@@ -29,3 +30,4 @@ errors.install(api)
 api.add_router("", me.router)
 api.add_router("", workspaces.router)
 api.add_router("", members.router)
+api.add_router("", listening_api.router)

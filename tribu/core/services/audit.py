@@ -51,6 +51,10 @@ SENTENCES = {
     "member.left": gettext_lazy("%(target)s left the workspace."),
     "token.created": gettext_lazy("%(actor)s created the API token “%(target)s” (%(role)s)."),
     "token.revoked": gettext_lazy("%(actor)s revoked the API token “%(target)s”."),
+    "source.created": gettext_lazy("%(actor)s added the listening source “%(target)s”."),
+    "source.deleted": gettext_lazy("%(actor)s deleted the listening source “%(target)s”."),
+    "source.paused": gettext_lazy("The listening source “%(target)s” was paused."),
+    "source.resumed": gettext_lazy("%(actor)s resumed the listening source “%(target)s”."),
     "security.login": gettext_lazy("%(target)s signed in."),
     "security.login_locked": gettext_lazy(
         "Sign-in for %(target)s was locked after repeated failures."

@@ -94,6 +94,10 @@ def ensure_demo(data_dir=None):
             Membership.objects.get_or_create(
                 workspace=workspace, user=teammate, defaults={"role": role}
             )
+    # Listening: topics, paused sources and two months of generated mentions (idempotent).
+    from tribu.listening.services.demo import ensure_listening_demo
+
+    ensure_listening_demo(workspace)
     return DemoLogin(
         email=DEMO_EMAIL,
         password=password,

@@ -1,0 +1,138 @@
+"""tribu.listening.search: accent-insensitive, stemmed full-text search on both databases."""
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from tribu.listening import search
+from tribu.listening.items import ParsedItem
+from tribu.listening.services.ingest import ingest_items
+from tribu.listening.services.mentions import StreamFilters, stream
+
+T0 = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
+
+TEXTS = {
+    "horses": ("Camargue", "Les chevaux blancs galopent dans les marais au lever du jour."),
+    "school": ("École de la Lumière", "Une nouvelle école ouvre ses portes à Lyon en septembre."),
+    "runner": ("Morning run", "She was running along the river before work, as usual."),
+    "phrase": ("Livraison", "La livraison rapide de Maison Lumière est arrivée hier soir."),
+    "reverse": ("Avis", "Lumière maison: une rapide livraison, des clients contents."),
+    "plane": ("Voyage", "J'ai pris l'avion pour Montréal avec toute la famille."),
+}
+
+
+@pytest.fixture
+def indexed(workspace):
+    items = [
+        ParsedItem(
+            url=f"https://site.example/{key}",
+            title=title,
+            text=text,
+            published_at=T0 + timedelta(hours=index),
+        )
+        for index, (key, (title, text)) in enumerate(TEXTS.items())
+    ]
+    ingest_items(workspace.pk, items)
+    return workspace
+
+
+def found(workspace, q, **filters):
+    return {m.url.rsplit("/", 1)[1] for m in stream(workspace, StreamFilters(q=q, **filters))}
+
+
+@pytest.mark.parametrize(
+    ("q", "expected"),
+    [
+        ("chevaux", {"horses"}),
+        ("cheval", {"horses"}),  # French stemming
+        ("run", {"runner"}),  # English stemming
+        ("running", {"runner"}),
+        ("ecole", {"school"}),  # accents do not matter
+        ("ÉCOLE lyon", {"school"}),  # every word is required
+        ("ecole montreal", set()),
+        ('"livraison rapide"', {"phrase"}),  # a phrase keeps its order
+        ("livraison rapide", {"phrase", "reverse"}),
+        ("lumi*", {"school", "phrase", "reverse"}),  # prefix
+        ("avion", {"plane"}),  # elision split
+        ("l'avion", {"plane"}),
+        ("montreal", {"plane"}),
+    ],
+)
+def test_search(indexed, q, expected):
+    assert found(indexed, q) == expected
+
+
+@pytest.mark.parametrize(
+    "q",
+    ['"', '"""', "*", "NEAR(", "NEAR(a b)", "-", ":", "title:", "a OR", "AND", "(", ")", "^", "'",
+     "\\", "%", "_", "{title body}:x", "lumi* *", '"unterminated phrase', "\x00"],
+)  # fmt: skip
+def test_hostile_input_never_raises(indexed, q):
+    found(indexed, q)  # no database error
+    found(indexed, q, order="relevance")
+
+
+def test_operators_are_plain_words(indexed):
+    assert found(indexed, "NEAR(chevaux") == set()  # "near" is a required word here
+    assert found(indexed, "-chevaux") == {"horses"}  # no exclusion in the search box
+
+
+def test_empty_search_returns_the_filtered_stream(indexed):
+    assert len(found(indexed, "")) == len(TEXTS)
+    assert len(found(indexed, '" * -')) == len(TEXTS)
+
+
+def test_search_stays_in_its_workspace(indexed, make_workspace):
+    other = make_workspace()
+    ingest_items(other.pk, [ParsedItem(url="https://x.example/1", text="Chevaux encore")])
+    assert found(indexed, "chevaux") == {"horses"}
+    assert found(other, "chevaux") == {"1"}
+
+
+def test_newest_first_and_relevance_orders(workspace):
+    ingest_items(
+        workspace.pk,
+        [
+            ParsedItem(url="https://a.example/old", title="Lumière", text="lumière lumière",
+                       published_at=T0),
+            ParsedItem(url="https://a.example/new", title="Autre", text="un peu de lumière",
+                       published_at=T0 + timedelta(days=1)),
+        ],
+    )  # fmt: skip
+    newest = [m.url for m in stream(workspace, StreamFilters(q="lumiere"))]
+    relevant = [m.url for m in stream(workspace, StreamFilters(q="lumiere", order="relevance"))]
+    assert newest == ["https://a.example/new", "https://a.example/old"]
+    assert relevant == ["https://a.example/old", "https://a.example/new"]
+
+
+def test_language_chooses_the_stemmer(workspace):
+    ingest_items(workspace.pk, [ParsedItem(url="https://a.example/1", text="running shoes")])
+    from tribu.listening.models import Mention
+
+    mention = Mention.objects.get()
+    assert set(search.stems_for("", "running shoes", "en").split()) == {"run", "shoe"}
+    assert "cheval" in search.stems_for("", "chevaux", "fr").split()
+    assert "cheval" in search.stems_for("", "chevaux", "").split()  # both when unknown
+    assert "cheval" not in search.stems_for("", "chevaux", "en").split()
+    assert mention.lang == ""
+
+
+def test_parse_reduces_input_to_quoted_words():
+    assert search.parse('Éco* "la Lumière" l\'avion -x :') == [
+        search.Term("prefix", ("eco",)),
+        search.Term("phrase", ("la", "lumiere")),
+        search.Term("phrase", ("l", "avion")),
+        search.Term("word", ("x",)),
+    ]
+    assert len(search.parse(" ".join(f"w{n}" for n in range(100)))) == search.MAX_TERMS
+
+
+def test_unindexed_mentions_are_no_longer_found(indexed):
+    from tribu.listening.models import Mention
+
+    if search.vendor() != "sqlite":
+        pytest.skip("PostgreSQL indexes each row itself, with a trigger")
+    horses = Mention.objects.get(url="https://site.example/horses")
+    search.unindex_mentions([horses])
+    assert found(indexed, "chevaux") == set()
+    assert found(indexed, "marais") == set()

@@ -1,0 +1,284 @@
+"""Full-text search over mentions: one small interface, two backends chosen by the database.
+
+- SQLite: the contentless FTS5 table `listening_mention_fts` (migration 0002), rowid =
+  Mention.sort_key. Its `title`/`body` columns use unicode61 with diacritics removed (words,
+  "phrases", prefix*), its `stems` column holds Snowball stems of the folded words, French or
+  English by the mention's language and both when it is unknown. Rows are written here, in
+  bulk, by `index_mentions` (ingestion calls it in the same transaction).
+- PostgreSQL: `search_vector` (tsvector, GIN index) maintained by a trigger with the
+  tribu_fr / tribu_en configurations (unaccent + Snowball), by the row's language.
+
+A search string is read as terms, all required: words, "exact phrases" and prefix* words.
+User input never reaches FTS5 or tsquery syntax: every term is reduced to word characters
+and quoted, so quotes, `*`, `NEAR(`, `-` or `:` in a search box cannot raise a database
+error. `-word` is read as `word` (the stream has no exclusion; topics have NOT). The SQL
+built below interpolates only constants (table names) and integers; every value that comes
+from a user or a mention is a query parameter (hence the `noqa: S6xx` markers).
+
+Because the SQLite table is contentless, deleting or re-languaging a mention must go
+through `unindex_mentions` with the values as they were indexed; rows left behind by a
+bulk delete only cost space (sort keys are never reused, see services/dedupe.py).
+"""
+
+import re
+import unicodedata
+from dataclasses import dataclass
+
+import snowballstemmer
+from django.db import connection
+from django.db.models import BooleanField, FloatField
+from django.db.models.expressions import RawSQL
+
+FTS_TABLE = "listening_mention_fts"
+MAX_TERMS = 16  # a search box, not a query language: bound the work per query
+
+_WORD = re.compile(r"[^\W_]+")
+_TERM = re.compile(r'"([^"]*)"?|(\S+)')
+
+
+def fold(value):
+    """Casefold and strip accents: "École" -> "ecole" (same rule as the FTS5 tokenizer)."""
+    decomposed = unicodedata.normalize("NFKD", value.casefold())
+    return "".join(char for char in decomposed if not unicodedata.combining(char))
+
+
+def words(value):
+    return _WORD.findall(fold(value))
+
+
+class _Stemmers:
+    """Snowball stemmers with a cache: the pure-Python stemmer costs ~45 µs a word, and
+    word frequencies are Zipfian, so nearly every lookup is a dictionary hit."""
+
+    LIMIT = 300_000
+
+    def __init__(self):
+        self.stemmers = {
+            "fr": snowballstemmer.stemmer("french"),
+            "en": snowballstemmer.stemmer("english"),
+        }
+        self.cache = {"fr": {}, "en": {}}
+
+    def stem(self, lang, word):
+        cache = self.cache[lang]
+        stem = cache.get(word)
+        if stem is None:
+            if len(cache) > self.LIMIT:
+                cache.clear()
+            stem = cache[word] = fold(self.stemmers[lang].stemWord(word))
+        return stem
+
+
+STEMMERS = _Stemmers()
+
+
+def stem_languages(lang):
+    return (lang,) if lang in ("fr", "en") else ("fr", "en")
+
+
+def stems_for(title, text, lang):
+    """The `stems` column of one mention: its distinct stems, space-separated."""
+    languages = stem_languages(lang)
+    stem = STEMMERS.stem
+    seen = set()
+    for word in _WORD.findall(fold(f"{title} {text}")):
+        for language in languages:
+            seen.add(stem(language, word))
+    return " ".join(seen)
+
+
+@dataclass(frozen=True)
+class Term:
+    kind: str  # "word", "phrase" or "prefix"
+    words: tuple
+
+
+def parse(q):
+    """The terms of a search string (see the module docstring)."""
+    terms = []
+    for phrase, bare in _TERM.findall(q or ""):
+        if phrase:
+            found = words(phrase)
+            if len(found) == 1:
+                terms.append(Term("word", tuple(found)))
+            elif found:
+                terms.append(Term("phrase", tuple(found)))
+            continue
+        found = words(bare)
+        if not found:
+            continue
+        if bare.endswith("*") and len(found) == 1:
+            terms.append(Term("prefix", tuple(found)))
+        elif len(found) == 1:
+            terms.append(Term("word", tuple(found)))
+        else:  # "l'avion", "e-mail": the words in this order, like the index reads them
+            terms.append(Term("phrase", tuple(found)))
+    return terms[:MAX_TERMS]
+
+
+# SQLite --------------------------------------------------------------------------------
+
+
+def fts5_expression(workspace_id, terms):
+    parts = [f'ws:"w{int(workspace_id)}"']
+    for term in terms:
+        joined = " ".join(term.words)
+        if term.kind == "phrase":
+            parts.append(f'{{title body}}:"{joined}"')
+        elif term.kind == "prefix":
+            parts.append(f'{{title body}}:"{joined}"*')
+        else:
+            options = [f'{{title body}}:"{joined}"']
+            options += [
+                f'stems:"{stem}"'
+                for stem in sorted({STEMMERS.stem(lang, joined) for lang in ("fr", "en")})
+            ]
+            parts.append("(" + " OR ".join(options) + ")")
+    return " AND ".join(parts)
+
+
+def _sqlite_rows(mentions):
+    for mention in mentions:
+        yield (
+            mention.sort_key,
+            f"w{mention.workspace_id}",
+            mention.title,
+            mention.text,
+            stems_for(mention.title, mention.text, mention.lang),
+        )
+
+
+# PostgreSQL ----------------------------------------------------------------------------
+
+
+def tsquery_sql(terms):
+    """SQL and params of a tsquery: each term in French OR English, all terms required."""
+    pieces, params = [], []
+    for term in terms:
+        joined = " ".join(term.words)
+        if term.kind == "phrase":
+            function, value = "phraseto_tsquery", joined
+        elif term.kind == "prefix":
+            # The word is letters and digits only (see `words`), quoted as a lexeme.
+            function, value = "to_tsquery", f"'{joined}':*"
+        else:
+            function, value = "plainto_tsquery", joined
+        pieces.append(
+            f"({function}('tribu_fr'::regconfig, %s) || {function}('tribu_en'::regconfig, %s))"
+        )
+        params += [value, value]
+    return "(" + " && ".join(pieces) + ")", params
+
+
+# The interface -------------------------------------------------------------------------
+
+
+def vendor():
+    return connection.vendor
+
+
+def index_mentions(mentions):
+    """Add freshly inserted mentions to the SQLite index (PostgreSQL's trigger does it)."""
+    if vendor() != "sqlite" or not mentions:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {FTS_TABLE}(rowid, ws, title, body, stems) VALUES (%s, %s, %s, %s, %s)",  # noqa: S608
+            list(_sqlite_rows(mentions)),
+        )
+
+
+def unindex_mentions(mentions):
+    """Remove mentions from the SQLite index, with the values they were indexed with."""
+    if vendor() != "sqlite" or not mentions:
+        return
+    with connection.cursor() as cursor:
+        cursor.executemany(
+            f"INSERT INTO {FTS_TABLE}({FTS_TABLE}, rowid, ws, title, body, stems) "  # noqa: S608
+            "VALUES ('delete', %s, %s, %s, %s, %s)",
+            list(_sqlite_rows(mentions)),
+        )
+
+
+def reindex_mentions(old, new):
+    """After title, text or language changed: `old` as indexed, `new` as now stored."""
+    unindex_mentions(old)
+    index_mentions(new)
+
+
+def indexed_sort_keys(keys):
+    """Which of these sort keys the SQLite index already holds (also rows whose mention
+    was bulk-deleted): dedupe never hands them out again."""
+    if vendor() != "sqlite" or not keys:
+        return set()
+    found = set()
+    keys = list(keys)
+    with connection.cursor() as cursor:
+        for start in range(0, len(keys), 500):
+            chunk = keys[start : start + 500]
+            marks = ", ".join(["%s"] * len(chunk))
+            cursor.execute(f"SELECT rowid FROM {FTS_TABLE} WHERE rowid IN ({marks})", chunk)  # noqa: S608
+            found.update(row[0] for row in cursor.fetchall())
+    return found
+
+
+def indexed_sort_keys_between(low, high):
+    if vendor() != "sqlite":
+        return set()
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT rowid FROM {FTS_TABLE} WHERE rowid BETWEEN %s AND %s", [low, high])  # noqa: S608
+        return {row[0] for row in cursor.fetchall()}
+
+
+def filter_mentions(queryset, workspace_id, q, *, relevance=False):
+    """Mentions of `queryset` matching every term of `q`, ordered newest first (or by
+    relevance, `search_rank` ascending); None when `q` has no terms.
+
+    SQLite: the FTS5 table is joined and drives the query, walking its rowids (= sort keys)
+    newest first, so a page stops after its last row instead of collecting every match;
+    `fts_rowid` is the order column (see services/mentions.page for the cursor).
+    """
+    terms = parse(q)
+    if not terms:
+        return None
+    if vendor() == "postgresql":
+        sql, params = tsquery_sql(terms)
+        queryset = queryset.alias(
+            search_hit=RawSQL(  # noqa: S611
+                f'"listening_mention"."search_vector" @@ {sql}', params, BooleanField()
+            )
+        ).filter(search_hit=True)
+        if relevance:
+            return queryset.annotate(
+                search_rank=RawSQL(  # noqa: S611
+                    f'-ts_rank("listening_mention"."search_vector", {sql})', params, FloatField()
+                )
+            ).order_by("search_rank", "-sort_key")
+        return queryset.order_by("-sort_key")
+    expression = fts5_expression(workspace_id, terms)
+    select = {"fts_rowid": f"{FTS_TABLE}.rowid"}
+    if relevance:
+        # bm25 weights: title counts double, stems half (a stem match is a looser match).
+        select["search_rank"] = f"bm25({FTS_TABLE}, 0.0, 2.0, 1.0, 0.5)"
+    queryset = queryset.extra(  # noqa: S610
+        select=select,
+        tables=[FTS_TABLE],
+        where=[f'{FTS_TABLE}.rowid = "listening_mention"."sort_key"', f"{FTS_TABLE} MATCH %s"],
+        params=[expression],
+    )
+    if relevance:
+        return queryset.order_by("search_rank", "-fts_rowid")
+    return queryset.order_by("-fts_rowid")
+
+
+def before(queryset, sort_key):
+    """Keyset condition "older than sort_key" that the SQLite FTS5 join can seek on."""
+    if "fts_rowid" in queryset.query.extra_select:
+        return queryset.extra(where=[f"{FTS_TABLE}.rowid < %s"], params=[sort_key])  # noqa: S610
+    return queryset.filter(sort_key__lt=sort_key)
+
+
+def is_ranked(queryset):
+    return "search_rank" in queryset.query.annotations or (
+        "search_rank" in queryset.query.extra_select
+    )
