@@ -299,3 +299,27 @@ def test_health_in_plain_words(workspace):
     source.enabled = False
     assert sources.health(source).status == "disabled"
     assert sources.health(source).next_poll_at is None
+
+
+def test_access_tokens_are_encrypted_and_only_given_to_the_connector(workspace):
+    from django.db import connection
+
+    source = sources.create_source(
+        workspace,
+        kind="mastodon",
+        config={
+            "base_url": "https://mastodon.example",
+            "mode": "search",
+            "query": "lumière",
+            "access_token": "very-secret-token",
+        },
+    )
+    source.refresh_from_db()
+    assert "access_token" not in source.config
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT config, secrets FROM listening_source WHERE id = %s", [source.pk])
+        raw_config, raw_secrets = cursor.fetchone()
+    assert "very-secret-token" not in str(raw_config)
+    assert "very-secret-token" not in raw_secrets
+    assert sources.connector_config(source)["access_token"] == "very-secret-token"
+    assert sources.connector_config(source)["query"] == "lumière"

@@ -25,8 +25,6 @@ from tribu.listening.services import topics as topics_service
 
 router = Router(tags=["listening"])
 
-SECRET_CONFIG_KEYS = ("access_token",)
-
 
 def invalid(message, field):
     return ApiError(
@@ -92,7 +90,7 @@ def source_out(source):
         "config": {
             key: value
             for key, value in (source.config or {}).items()
-            if key not in SECRET_CONFIG_KEYS
+            if key not in sources_service.SECRET_OPTIONS
         },
         "enabled": source.enabled,
         "status": health.status,

@@ -20,6 +20,7 @@ from django.db.models import Q
 from django.utils.timezone import now
 from django.utils.translation import gettext_lazy as _
 
+from tribu.core.fields import EncryptedTextField
 from tribu.core.models import Workspace
 
 colour_validator = RegexValidator(
@@ -44,6 +45,9 @@ class Source(models.Model):
     url = models.TextField(_("address"))
     # What to read on the network, e.g. Mastodon {"mode": "tag", "value": "tribu"}.
     config = models.JSONField(default=dict, blank=True)
+    # Access tokens and other credentials for the connector, as encrypted JSON; merged into
+    # `config` only when polling (services.sources.connector_config), never shown back.
+    secrets = EncryptedTextField(blank=True, default="")
     enabled = models.BooleanField(_("enabled"), default=True)
     # What the next poll needs: etag, last_modified, cursors, ids already seen.
     state = models.JSONField(default=dict, blank=True)

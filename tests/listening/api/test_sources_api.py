@@ -5,6 +5,7 @@ import pytest
 from tribu.core.models import AuditEvent
 from tribu.core.roles import Role
 from tribu.listening.models import Source
+from tribu.listening.services import sources as sources_service
 
 HEALTH_FIELDS = {
     "last_success_at",
@@ -100,7 +101,9 @@ def test_a_network_source_keeps_its_token_to_itself(editor):
         "query": "lumière",
     }
     assert "s3cret" not in response.content.decode()
-    assert Source.objects.get().config["access_token"] == "s3cret"
+    source = Source.objects.get()
+    assert "access_token" not in source.config
+    assert sources_service.connector_config(source)["access_token"] == "s3cret"
 
 
 def test_bad_network_settings_name_the_field(editor):

@@ -55,6 +55,9 @@ SENTENCES = {
     "source.deleted": gettext_lazy("%(actor)s deleted the listening source “%(target)s”."),
     "source.paused": gettext_lazy("The listening source “%(target)s” was paused."),
     "source.resumed": gettext_lazy("%(actor)s resumed the listening source “%(target)s”."),
+    "topic.created": gettext_lazy("%(actor)s created the listening topic “%(target)s”."),
+    "topic.updated": gettext_lazy("%(actor)s changed the listening topic “%(target)s”."),
+    "topic.deleted": gettext_lazy("%(actor)s deleted the listening topic “%(target)s”."),
     "security.login": gettext_lazy("%(target)s signed in."),
     "security.login_locked": gettext_lazy(
         "Sign-in for %(target)s was locked after repeated failures."

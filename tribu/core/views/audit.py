@@ -22,7 +22,7 @@ FILTERS = {
     "security.": (gettext_lazy("Security"), ("security.",)),
     "workspace.": (gettext_lazy("Workspace"), ("workspace.",)),
     "token.": (gettext_lazy("API tokens"), ("token.",)),
-    "source.": (gettext_lazy("Listening sources"), ("source.",)),
+    "source.": (gettext_lazy("Listening"), ("source.", "topic.")),
 }
 
 

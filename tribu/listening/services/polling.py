@@ -43,6 +43,7 @@ from tribu.core.services.audit import record
 from tribu.core.tick import CLAIM_BATCH, claim_row, claimer
 from tribu.listening.fetch.http import FetchError, fetch
 from tribu.listening.models import Source
+from tribu.listening.services.sources import connector_config
 
 logger = logging.getLogger(__name__)
 
@@ -196,7 +197,7 @@ def read_source(source):
         return read_feed(source)
     from tribu.listening import connectors
 
-    result = connectors.poll(source.kind, dict(source.config or {}), dict(source.state or {}))
+    result = connectors.poll(source.kind, connector_config(source), dict(source.state or {}))
     return Fetched(
         items=list(result.items), state=dict(result.state), min_interval=result.retry_after
     )

@@ -12,6 +12,7 @@ TRIBU_ALLOW_PRIVATE_ADDRESSES. A host name that does not resolve *now* is accept
 may be down for a moment, and the first poll reports it in plain words.
 """
 
+import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -62,6 +63,24 @@ MODES = {
 
 # Settings the connectors understand besides base_url, mode and query; others are dropped.
 CONNECTOR_OPTIONS = ("access_token", "lang", "tags", "max_pages", "timeout")
+# Of those, the credentials: stored encrypted in Source.secrets, never in the JSON config.
+SECRET_OPTIONS = ("access_token",)
+
+
+def split_secrets(config):
+    """(public config, secrets) from a cleaned config."""
+    public = {key: value for key, value in config.items() if key not in SECRET_OPTIONS}
+    secrets = {key: value for key, value in config.items() if key in SECRET_OPTIONS and value}
+    return public, secrets
+
+
+def connector_config(source):
+    """The settings a connector needs to poll `source`, credentials included."""
+    config = dict(source.config or {})
+    if source.secrets:
+        config.update(json.loads(source.secrets))
+    return config
+
 
 NAME_MAX_LENGTH = 200
 VALUE_MAX_LENGTH = 300
@@ -262,6 +281,7 @@ def create_source(
     existing = find_duplicate(workspace, kind, url, config)
     if existing is not None:
         raise duplicate_error(existing)
+    config, secrets = split_secrets(config)
     state = {}
     if not name:
         name = default_name(kind, url, config)
@@ -275,6 +295,7 @@ def create_source(
                 name=name[:NAME_MAX_LENGTH],
                 url=url,
                 config=config,
+                secrets=json.dumps(secrets) if secrets else "",
                 state=state,
                 enabled=True,
                 next_poll_at=timezone.now(),
