@@ -7,6 +7,10 @@ site:, NEAR/5, wildcards, lang:). Prints JSON lines: build time, documents per s
 the Matcher (median of --runs) and for a naive loop calling `evaluate` for every query on
 a sample (the baseline), peak memory, matches per document.
 
+Two scenarios (--scenario, both by default): "realistic" (REALISTIC_SHAPES: rare brand,
+product, handle and hashtag names, some sector keywords) and "stress" (the first mix,
+over mid-frequency words: ~28 candidates and ~6 matches per document).
+
     .venv/bin/python bench/matcher.py [--topics 10000] [--docs 100000] [--runs 3]
     .venv/bin/python bench/matcher.py --profile   # cProfile of one matching run
 """
@@ -423,9 +427,28 @@ def make_brands(rng, vocabulary, count):
     return brands
 
 
-def make_documents(rng, count, vocabulary, weights, brands):
+def make_rare_brands(rng, vocabulary, count):
+    """Invented names that are not words of the corpus: "Velorama Tisane" / "veloramatisane"."""
+    taken, brands = set(vocabulary), []
+    while len(brands) < count:
+        first, second = (
+            "".join(rng.choice(SYLLABLES) for _ in range(rng.randint(3, 4))) for _ in range(2)
+        )
+        if first in taken or second in taken:
+            continue
+        taken.update((first, second))
+        brands.append((f"{first.capitalize()} {second.capitalize()}", first + second))
+    return brands
+
+
+def make_handles(rng, vocabulary):
+    return [f"@{w}{rng.randint(1, 99)}" for w in vocabulary[300:800]]
+
+
+def make_documents(rng, count, vocabulary, weights, brands, handles=None):
     documents = []
-    handles = [f"@{w}{rng.randint(1, 99)}" for w in vocabulary[300:800]]
+    if handles is None:
+        handles = make_handles(rng, vocabulary)
     for _ in range(count):
         size = rng.randint(20, 80)
         words = rng.choices(vocabulary, cum_weights=weights, k=size)
@@ -484,6 +507,68 @@ def make_queries(rng, count, vocabulary, brands):
     return queries
 
 
+# The realistic mix: what community managers watch. Most topics are about one brand,
+# product, competitor or campaign (rare words: names, hashtags, handles), often with
+# exclusions or a field; a few are sector watches over frequent words. Weights in percent.
+SECTOR = slice(192, 3000)  # sector keywords: frequent, but not stop words
+COMMON = slice(45, 140)  # everyday words used in exclusions ("promo", "soldes", "jobs")
+SENTIMENT = ["avis", "problème", "panne", "déçu", "génial", "review", "broken", "refund", "love"]
+REALISTIC_SHAPES = [
+    (30, "brand", lambda n, t, h, w, c: f'"{n}" OR {t} OR #{t}'),
+    (12, "brand minus noise", lambda n, t, h, w, c: f'("{n}" OR #{t}) AND NOT ({c()} OR {c()})'),
+    (10, "handle or hashtag", lambda n, t, h, w, c: f"{h()} OR #{t}"),
+    (8, "title", lambda n, t, h, w, c: f'title:"{n}" OR title:{t}'),
+    (8, "product wildcard", lambda n, t, h, w, c: f"{t[:6]}* -{c()}"),
+    (7, "site", lambda n, t, h, w, c: f'site:{rng_domain()} AND ("{n}" OR {t})'),
+    (7, "near", lambda n, t, h, w, c: f'"{n}" NEAR/5 ({sentiment()} OR {sentiment()})'),
+    (5, "language", lambda n, t, h, w, c: f'lang:fr AND ("{n}" OR #{t})'),
+    (5, "sector", lambda n, t, h, w, c: f"({w()} OR {w()}) AND ({w()} OR {w()}) -{c()}"),
+    (4, "author", lambda n, t, h, w, c: f"author:{h()[1:]} OR ({t} AND NOT network:reddit)"),
+    (4, "competitor pair", lambda n, t, h, w, c: f'"{n}" AND ({rival()} OR #{rival()})'),
+]
+_draw = random.Random(0)
+
+
+def rng_domain():
+    return _draw.choice(DOMAINS)
+
+
+def sentiment():
+    return _draw.choice(SENTIMENT)
+
+
+def rival():
+    return _draw.choice(_RIVALS)
+
+
+_RIVALS = []
+
+
+def make_realistic_queries(rng, count, vocabulary, brands, handles):
+    """REALISTIC_SHAPES over rare brand names, with some frequent words (see above)."""
+    _draw.seed(rng.random())
+    _RIVALS[:] = [tag for _name, tag in brands]
+    weights = [weight for weight, _label, _shape in REALISTIC_SHAPES]
+
+    def sector_word():
+        return rng.choice(vocabulary[SECTOR])
+
+    def common_word():
+        return rng.choice(vocabulary[COMMON])
+
+    def handle():
+        return rng.choice(handles)
+
+    queries = {}
+    while len(queries) < count:
+        name, tag = rng.choice(brands)
+        _weight, _label, shape = rng.choices(REALISTIC_SHAPES, weights=weights)[0]
+        text = shape(name, tag, handle, sector_word, common_word)
+        with contextlib.suppress(QueryError):
+            queries[f"t{len(queries)}"] = parse(text)
+    return queries
+
+
 def peak_rss_mb():
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
@@ -496,19 +581,40 @@ def main():
     parser.add_argument("--naive-docs", type=int, default=20, help="sample for the baseline")
     parser.add_argument("--vocabulary", type=int, default=30_000)
     parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument(
+        "--scenario", choices=["realistic", "stress", "both"], default="both", help=SCENARIOS
+    )
     parser.add_argument("--profile", action="store_true")
     options = parser.parse_args()
+    for scenario in ("realistic", "stress"):
+        if options.scenario in (scenario, "both"):
+            run(scenario, options)
 
+
+SCENARIOS = """realistic: REALISTIC_SHAPES over invented brand names (rare words) that 20%% of the
+documents mention; stress: the first synthetic mix, whose brands and keywords are
+mid-frequency words of the corpus, so that each document has ~28 candidate topics and
+~6 matches (a worst case: kept so that nothing is hidden)."""
+
+
+def run(scenario, options):
     rng = random.Random(options.seed)
     vocabulary = make_vocabulary(rng, options.vocabulary)
     weights = zipf_weights(len(vocabulary))
-    brands = make_brands(rng, vocabulary, 2000)
     started = time.perf_counter()
-    documents = make_documents(rng, options.docs, vocabulary, weights, brands)
-    queries = make_queries(rng, options.topics, vocabulary, brands)
+    if scenario == "stress":
+        brands = make_brands(rng, vocabulary, 2000)
+        documents = make_documents(rng, options.docs, vocabulary, weights, brands)
+        queries = make_queries(rng, options.topics, vocabulary, brands)
+    else:
+        brands = make_rare_brands(rng, vocabulary, 2000)
+        handles = make_handles(rng, vocabulary)
+        documents = make_documents(rng, options.docs, vocabulary, weights, brands, handles)
+        queries = make_realistic_queries(rng, options.topics, vocabulary, brands, handles)
     rss_before = peak_rss_mb()
     emit(
         "corpus",
+        scenario=scenario,
         docs=len(documents),
         topics=len(queries),
         mean_words=round(statistics.mean(len(d.text.split()) for d in documents), 1),
@@ -520,7 +626,7 @@ def main():
         started = time.perf_counter()
         matcher = Matcher.build(queries)
         builds.append(time.perf_counter() - started)
-    emit("build", topics=len(queries), median_s=round(statistics.median(builds), 3))
+    emit("build", scenario=scenario, median_s=round(statistics.median(builds), 3))
 
     if options.profile:
         import cProfile
@@ -532,16 +638,17 @@ def main():
         return
 
     rates, cold, matched = [], None, 0
-    for run in range(options.runs + 1):
+    for run_number in range(options.runs + 1):
         started = time.perf_counter()
         matched = sum(len(matcher.match(document)) for document in documents)
         rate = len(documents) / (time.perf_counter() - started)
-        if run == 0:
-            cold = rate  # the first run also fills the per-word cache
+        if run_number == 0:
+            cold = rate  # the first run also learns which words concern a topic
         else:
             rates.append(rate)
     emit(
         "matcher",
+        scenario=scenario,
         docs_per_s=round(statistics.median(rates)),
         first_run_docs_per_s=round(cold),
         runs=[round(rate) for rate in rates],
@@ -558,6 +665,7 @@ def main():
     agree = all(naive[i] == matcher.match(d) for i, d in enumerate(sample))
     emit(
         "naive",
+        scenario=scenario,
         docs=len(sample),
         docs_per_s=round(naive_rate, 2),
         speedup=round(statistics.median(rates) / naive_rate),

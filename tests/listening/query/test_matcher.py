@@ -1,7 +1,7 @@
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tribu.listening.query import Document, Matcher, evaluate, parse
+from tribu.listening.query import Document, Matcher, evaluate, parse, tokenize
 from tribu.listening.query.ast import Not, Term
 
 from .strategies import documents, nodes
@@ -185,3 +185,40 @@ def test_strings_are_parsed_on_add():
     matcher = Matcher()
     matcher.add(1, "lampe OR luminaire")
     assert matcher.match(doc("Un luminaire")) == [1]
+
+
+# The matcher reads Latin-1 text by a fast path (matcher._scan, matcher._stream) that must
+# give the words of `tokenize`: texts over every Latin-1 character and a few others.
+latin1_texts = st.lists(
+    st.one_of(
+        st.characters(max_codepoint=255),
+        st.sampled_from(["l'", "qu'", " #", "@", ".", "-", "’", "œ", "ß", "\u0301", "…"]),
+        st.sampled_from(["lampe", "ecole", "Lumière", "avion", "l", "s", "c"]),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@FAST
+@given(latin1_texts)
+def test_the_fast_word_stream_equals_tokenize(text):
+    from tribu.listening.query.matcher import _stream
+    from tribu.listening.query.text import words
+
+    assert _stream(text) == words(tokenize(text))
+
+
+@FAST
+@given(st.lists(nodes, min_size=1, max_size=6), latin1_texts, latin1_texts)
+def test_the_matcher_agrees_on_any_latin1_text(trees, text, title):
+    queries = dict(enumerate(trees))
+    document = Document(text=text, title=title)
+    assert Matcher.build(queries).match(document) == expected(queries, document)
+
+
+def test_a_topic_on_an_elision_matches_only_a_hashtag_of_it():
+    """Hand-built trees may test "l", which tokenize drops but keeps as a hashtag's word."""
+    matcher = Matcher.build({"l": Term("text", "l"), "t": Term("title", "l")})
+    assert matcher.match(doc("l'avion", title="l'avion")) == []
+    assert matcher.match(doc("l'avion #l")) == ["l"]
+    assert matcher.match(doc("", title="#l")) == ["l", "t"]

@@ -13,8 +13,17 @@ TEXT_FIELDS = ("text", "title", "author", "source")
 VALUE_FIELDS = ("site", "lang", "network", "hashtag", "handle")
 
 
+# Single letters that are elisions (l', d', j'...) are dropped from plain text, so such a
+# word can only come from a hashtag: write it back as one so the query parses the same.
+_ELIDED_LETTERS = frozenset("ldjmnstc")
+
+
+def _spell(word):
+    return "#" + word if word in _ELIDED_LETTERS else word
+
+
 def _quote(words):
-    return '"' + " ".join(words) + '"'
+    return '"' + " ".join(_spell(word) for word in words) + '"'
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +34,8 @@ class Term:
     def to_query(self):
         if self.word in ("and", "or", "not") or self.word[0] == "@":
             return _prefix(self.field) + _quote([self.word])  # not an operator or a handle
+        if self.word in _ELIDED_LETTERS and self.field != "text":
+            return _prefix(self.field) + "#" + self.word
         return _prefix(self.field) + self.word
 
 

@@ -21,7 +21,7 @@ import re
 
 from .analysis import GAP_TOKEN, gap_size
 from .ast import And, Near, Not, Or, Phrase, Term, Value, Wildcard
-from .text import fold, host_suffixes, languages, tokenize
+from .text import ELISIONS, fold, host_suffixes, languages, tokenize
 
 _FIELD_PREFIX = {"text": "", "title": "t:", "author": "a:", "source": "s:"}
 _VALUE_PREFIX = {
@@ -160,10 +160,9 @@ _COMMON = frozenset(
         "like",
     ]
 )
-_EMPTY = ((), ())
 # Characters that fold to "#" or "@": only then can a token be a hashtag or a handle.
 _MARKS = re.compile("[#@\uff03\ufe5f\uff20\ufe6b]")
-_CACHE_LIMIT = 2_000_000  # keys remembered between documents (a few hundred MB at most)
+_CACHE_LIMIT = 1_000_000  # distinct tokens remembered between documents (~100 MB at most)
 
 
 def _key_cost(key):
@@ -184,18 +183,36 @@ class Matcher:
         self._queries = {}  # topic id -> root node
         self._anchors = {}  # topic id -> [("key", key) | ("wild", wildcard id)]
         self._by_key = {}  # key -> set of topic ids anchored on it
+        self._watched = {}  # key -> number of leaves that test it (anchors or not)
         self._wildcards = {}  # (key prefix, pattern) -> wildcard id
         self._wild_info = {}  # wildcard id -> [key prefix, compiled regex, topic ids, uses]
         self._wild_by_start = {}  # key prefix + 2 first letters -> [wildcard ids]
         self._next_wid = 0
         self._checks = {}  # topic id -> compiled check, or None when the anchor is the match
-        self._always = set()  # topics without anchors (never for parsed queries)
-        self._cache = {}  # document key -> (topic ids, wildcard ids) anchored on it
-        self._hot = set()  # the keys of the cache whose entry is not empty
+        self._always = frozenset()  # topics without anchors (never for parsed queries)
+        self._sufficient = {}  # topic id -> the anchors whose presence proves the match
+        # Per-key knowledge, filled as documents bring new tokens (see _learn). A probe is
+        # what a document offers: a word, a hashtag, a handle token or a prefixed key, each
+        # its own key; title words have their own tables (their key is "t:" + word).
+        self._seen = set()  # probes already classified
+        self._hot = set()  # the probes (their own key) that some topic tests
+        self._title_seen = set()
+        self._title_hot = set()
+        self._title_key_of = {}
+        self._info = {}  # key -> (exact topics, topics to check, wildcard ids) | None
+        self._active = set()  # the keys whose info is not None
 
     def _clear_cache(self):
-        self._cache.clear()
-        self._hot.clear()
+        for table in (
+            self._seen,
+            self._hot,
+            self._title_seen,
+            self._title_hot,
+            self._title_key_of,
+            self._info,
+            self._active,
+        ):
+            table.clear()
 
     @classmethod
     def build(cls, queries):
@@ -225,9 +242,11 @@ class Matcher:
         for leaf in _leaves(root):
             if isinstance(leaf, Wildcard):
                 self._wildcard_id(leaf)
+            for key in _leaf_keys(leaf):
+                self._watched[key] = self._watched.get(key, 0) + 1
         anchors = self._anchors_of(root)
         if anchors is None:
-            self._always.add(topic_id)
+            self._always = self._always | {topic_id}
             anchors = []
         anchors = list(dict.fromkeys(anchors))  # "a OR a" anchors once
         self._anchors[topic_id] = anchors
@@ -237,13 +256,21 @@ class Matcher:
             else:
                 self._wild_info[value][2].add(topic_id)
         self._checks[topic_id] = None if _is_exact(root) else self._compile(root)
+        # The anchors that prove the match alone: those of the query or of its top-level
+        # OR branches that are words and values ("Maison Lumiere" OR #maisonlumiere).
+        self._sufficient[topic_id] = frozenset(
+            anchor
+            for branch in (root.children if isinstance(root, Or) else (root,))
+            if _is_exact(branch)
+            for anchor in self._anchors_of(branch)
+        )
 
     def remove(self, topic_id):
         root = self._queries.pop(topic_id, None)
         if root is None:
             return
         self._clear_cache()
-        self._always.discard(topic_id)
+        self._always = self._always - {topic_id}
         for kind, value in self._anchors.pop(topic_id):
             if kind == "key":
                 topics = self._by_key[value]
@@ -253,9 +280,16 @@ class Matcher:
             else:
                 self._wild_info[value][2].discard(topic_id)
         self._checks.pop(topic_id)
+        self._sufficient.pop(topic_id)
         for leaf in _leaves(root):
             if isinstance(leaf, Wildcard):
                 self._release_wildcard(leaf)
+            for key in _leaf_keys(leaf):
+                uses = self._watched[key] - 1
+                if uses:
+                    self._watched[key] = uses
+                else:
+                    del self._watched[key]
 
     def _wildcard_id(self, node):
         """The id of a wildcard, shared by every topic that uses it (counted per use)."""
@@ -403,49 +437,130 @@ class Matcher:
 
     def match(self, document):
         """Sorted ids of the topics that `document` matches."""
-        context = _Context(document)
-        keys = context.keys
-        cache = self._cache
-        missing = keys.difference(cache)
-        if missing:
-            if len(cache) > _CACHE_LIMIT:
-                self._clear_cache()
-                missing = keys
-            for key in missing:
-                cache[key] = self._entry(key)
-            self._hot.update(key for key in missing if cache[key] is not _EMPTY)
-        candidates = set(self._always)
+        probes, title_words = _probes(document.text, document.title, _scan)
+        # Author, source, site, language and network repeat across documents: their
+        # keys are computed once per distinct value.
+        if document.author:
+            probes += _author_keys(document.author)
+        if document.source:
+            probes += _source_keys(document.source)
+        if document.url:
+            probes += _site_keys(_host(document.url))
+        if document.lang:
+            probes += _lang_keys(document.lang)
+        if document.network:
+            probes += _network_keys(document.network)
+
+        # Most probes concern no topic: C-level set operations find the few that do.
+        if not self._seen.issuperset(probes):
+            self._learn(probes, self._seen, self._hot, None)
+        keys = self._hot.intersection(probes)
+        if title_words:
+            if not self._title_seen.issuperset(title_words):
+                self._learn(title_words, self._title_seen, self._title_hot, self._title_key_of)
+            hits = self._title_hot.intersection(title_words)
+            if hits:
+                if not _ELISION_SET.isdisjoint(hits):
+                    return self._match_exactly(document)
+                keys.update(map(self._title_key_of.__getitem__, hits))
+        if not keys:
+            if not self._always:
+                return []
+        elif not _ELISION_SET.isdisjoint(keys):
+            return self._match_exactly(document)
+        return self._verify(document, keys)
+
+    def _match_exactly(self, document):
+        """`match` through `tokenize` alone. The fast path leaves elisions among the words
+        (filtering them costs more than it saves), which only matters when a topic tests
+        an elision ("l", "qu"...): parsed queries never do, but a tree built by hand may."""
+        probes, title_words = _probes(document.text, document.title, _exact_scan)
+        for value, keys_of in (
+            (document.author, _author_keys),
+            (document.source, _source_keys),
+            (document.url and _host(document.url), _site_keys),
+            (document.lang, _lang_keys),
+            (document.network, _network_keys),
+        ):
+            if value:
+                probes += keys_of(value)
+        self._learn(probes, self._seen, self._hot, None)
+        keys = self._hot.intersection(probes)
+        if title_words:
+            self._learn(title_words, self._title_seen, self._title_hot, self._title_key_of)
+            keys.update(
+                map(self._title_key_of.__getitem__, self._title_hot.intersection(title_words))
+            )
+        return self._verify(document, keys)
+
+    def _verify(self, document, keys):
+        """The candidates of the document's hot keys, checked when the anchor is not enough."""
+        always = self._always
+        found = set()
+        to_check = set(always) if always else None
         wildcards = set()
-        # Only the keys that anchor something: a C-level intersection, then a short loop.
-        for topics, wids in map(cache.__getitem__, keys & self._hot):
-            candidates.update(topics)
+        info = self._info
+        for key in self._active.intersection(keys):
+            exact, checked, wids = info[key]
+            if exact:
+                found.update(exact)
+            if checked:
+                if to_check is None:
+                    to_check = set(checked)
+                else:
+                    to_check.update(checked)
             if wids:
                 wildcards.update(wids)
-        if not candidates:
-            return []
-        checks = self._checks
-        found = []
-        for topic_id in candidates:
-            check = checks[topic_id]
-            if check is None or check(keys, wildcards, context):
-                found.append(topic_id)
-        found.sort()
-        return found
+        if to_check:
+            checks = self._checks
+            context = _Context(document)
+            for topic_id in to_check.difference(found) if found else to_check:
+                if checks[topic_id](keys, wildcards, context):
+                    found.add(topic_id)
+        return sorted(found)
 
-    def _entry(self, key):
-        """The topics anchored on `key` and the wildcards that `key` matches."""
-        topics = self._by_key.get(key)
-        topics = set(topics) if topics else set()
+    def _learn(self, probes, seen, hot, key_of):
+        """Classify the probes not seen before: hot when some topic tests their key. Plain
+        probes are their own key; title words (with `key_of`) have the key "t:" + word."""
+        if len(seen) > _CACHE_LIMIT:
+            self._clear_cache()
+        for probe in set(probes).difference(seen):
+            seen.add(probe)
+            key = probe if key_of is None else "t:" + probe
+            if self._key_info(key) is not None or key in self._watched:
+                hot.add(probe)
+                if key_of is not None:
+                    key_of[probe] = key
+
+    def _key_info(self, key):
+        """(exact topics, topics to check, wildcard ids) for `key`, None when it anchors
+        nothing and matches no wildcard."""
+        try:
+            return self._info[key]
+        except KeyError:
+            pass
+        # A topic is matched outright when its anchor on this key is sufficient.
+        sufficient = self._sufficient
+        exact, checked = set(), set()
+        anchor = ("key", key)
+        for topic in self._by_key.get(key, ()):
+            (exact if anchor in sufficient[topic] else checked).add(topic)
         wids = []
         for start in (key[:2], key[:4]):
             for wid in self._wild_by_start.get(start, ()):
                 prefix, regex, anchored, _uses = self._wild_info[wid]
                 if key.startswith(prefix) and regex.match(key, len(prefix)):
                     wids.append(wid)
-                    topics.update(anchored)
-        if not topics and not wids:
-            return _EMPTY
-        return (tuple(topics), tuple(wids))
+                    anchor = ("wild", wid)
+                    for topic in anchored:
+                        (exact if anchor in sufficient[topic] else checked).add(topic)
+        if exact or checked or wids:
+            entry = (tuple(exact), tuple(checked - exact), tuple(wids))
+            self._active.add(key)
+        else:
+            entry = None
+        self._info[key] = entry
+        return entry
 
 
 def _is_exact(node):
@@ -521,55 +636,26 @@ def _close_enough(left, right, distance, ordered):
 
 
 class _Context:
-    """One document as the matcher sees it: its keys at once, word streams on demand."""
+    """One document's word streams, built on demand (only phrases and NEAR need them)."""
 
-    __slots__ = ("document", "keys", "_tokens", "_streams")
+    __slots__ = ("document", "_streams")
 
     def __init__(self, document):
         self.document = document
-        title = tokenize(document.title) if document.title else []
-        text = tokenize(document.text) if document.text else []
-        self._tokens = (title, text)
-        self._streams = None
-        keys = set(text)
-        keys.update(title)
-        if _MARKS.search(document.text) or _MARKS.search(document.title):
-            for token in list(keys):
-                if token[0] == "#":
-                    keys.add(token[1:])
-                elif token[0] == "@":
-                    _add_handle(keys, token)
-        if title:
-            keys.update(["t:" + (w[1:] if w[0] == "#" else w) for w in title])
-        # Author, source, site, language and network repeat across documents: their
-        # keys are computed once per distinct value.
-        if document.author:
-            keys.update(_author_keys(document.author))
-        if document.source:
-            keys.update(_source_keys(document.source))
-        if document.url:
-            keys.update(_site_keys(_host(document.url)))
-        if document.lang:
-            keys.update(_lang_keys(document.lang))
-        if document.network:
-            keys.update(_network_keys(document.network))
-        self.keys = keys
+        self._streams = {}
 
     def stream(self, field):
-        streams = self._streams
-        if streams is None:
-            streams = self._streams = {}
-        stream = streams.get(field)
+        stream = self._streams.get(field)
         if stream is None:
+            document = self.document
             if field == "text":
-                title, text = self._tokens
-                stream = _words(title) + [GAP_TOKEN] * gap_size() + _words(text)
-            elif field == "title":
-                stream = _words(self._tokens[0])
+                title = _stream(document.title) if document.title else []
+                text = _stream(document.text) if document.text else []
+                stream = title + [GAP_TOKEN] * gap_size() + text
             else:
-                value = self.document.author if field == "author" else self.document.source
-                stream = _words(tokenize(value)) if value else []
-            streams[field] = stream
+                value = getattr(document, field)
+                stream = _stream(value) if value else []
+            self._streams[field] = stream
         return stream
 
     def phrase(self, field, words):
@@ -628,3 +714,125 @@ def _add_handle(keys, token):
 
 def _words(tokens):
     return [token[1:] if token[0] == "#" else token for token in tokens]
+
+
+def _leaf_keys(leaf):
+    """The keys a compiled check may test for `leaf` (all of them must reach it)."""
+    if isinstance(leaf, Term):
+        return (_FIELD_PREFIX[leaf.field] + leaf.word,)
+    if isinstance(leaf, Value):
+        return (_VALUE_PREFIX[leaf.field] + leaf.value,)
+    if isinstance(leaf, Phrase):
+        prefix = _FIELD_PREFIX[leaf.field]
+        return tuple(dict.fromkeys(prefix + word for word in leaf.words))
+    return ()  # Wildcard: tested by its id; Not, And, Or, Near have leaves below
+
+
+# -- document probes ---------------------------------------------------------------------
+#
+# `tokenize` (fold, then one regex) costs more than everything else the matcher does for a
+# document. Most mentions are Latin-1 text, and for Latin-1 `fold` works character by
+# character (no Latin-1 character is a combining mark, and NFKD of each is a base letter
+# followed by combining marks that fold removes), so one `bytes.translate` folds a whole
+# text and marks where words end, and `split` cuts it: the same words as `tokenize`
+# (elisions aside, see Matcher._match_exactly), about five times faster. Characters whose
+# fold is not one character (ß, æ, ¼...) and non-Latin-1 text take the exact path.
+# Positions (phrases, NEAR) are rarely needed and still come from `tokenize`.
+
+_WORD_CHAR = re.compile(r"\w")
+
+
+def _fold_table():
+    table = bytearray(256)
+    for code in range(256):
+        folded = fold(chr(code))
+        if len(folded) != 1 or (_WORD_CHAR.match(folded) and not folded.isascii()):
+            table[code] = 0  # not a one-to-one fold: take the exact path
+        elif _WORD_CHAR.match(folded) or folded in "#@.-":
+            table[code] = ord(folded)  # "." and "-" matter inside handles and hashtags
+        else:
+            table[code] = 32  # a word separator
+    return bytes(table)
+
+
+_FOLD_TABLE = _fold_table()
+_SEPARATE_TABLE = bytes.maketrans(b"#@.-", b"    ")
+# The hashtags and handles of `tokenize` (its second alternative), on folded bytes.
+_MARK_SPLIT = re.compile(rb"([#@]\w+(?:[.\-@]\w+)*)")
+_ELISION_SET = frozenset(ELISIONS)
+
+
+def _probes(text, title, scan):
+    """(probes, title words) of a document. Probes: the words of the title and the text,
+    their hashtags ("#tag") and handles ("@name") as tokens, a hashtag's word, the handle
+    keys ("h:name"). Title words: the title's words, hashtags as their word, handles as
+    "@name"."""
+    words, marks = scan(text) if text else ([], ())
+    if title:
+        title_words, title_marks = scan(title)
+        words += title_words
+        if title_marks:
+            marks = [*marks, *title_marks]
+            title_words = title_words + [m[1:] if m[0] == "#" else m for m in title_marks]
+    else:
+        title_words = ()
+    if marks:
+        for token in marks:
+            words.append(token)
+            if token[0] == "#":
+                words.append(token[1:])
+            else:
+                handle = token[1:]
+                words.append("h:" + handle)
+                if "@" in handle:
+                    words.append("h:" + handle.partition("@")[0])
+    return words, title_words
+
+
+def _scan(text):
+    """(words, hashtags and handles) of `text`: the tokens of `tokenize` in two lists,
+    except that the words may include elisions."""
+    try:
+        folded = text.encode("latin-1").translate(_FOLD_TABLE)
+    except UnicodeEncodeError:
+        return _exact_scan(text)
+    if 0 in folded:
+        return _exact_scan(text)
+    if 35 in folded or 64 in folded:  # "#" or "@"
+        parts = _MARK_SPLIT.split(folded)
+        words = b" ".join(parts[::2]).translate(_SEPARATE_TABLE).decode("ascii").split()
+        return words, [mark.decode("ascii") for mark in parts[1::2]]
+    return folded.translate(_SEPARATE_TABLE).decode("ascii").split(), ()
+
+
+def _stream(text):
+    """`words(tokenize(text))`, the word stream of a field, by the fast path when it can."""
+    try:
+        folded = text.encode("latin-1").translate(_FOLD_TABLE)
+    except UnicodeEncodeError:
+        return _words(tokenize(text))
+    if 0 in folded:
+        return _words(tokenize(text))
+    if 35 in folded or 64 in folded:  # "#" or "@": words and marks in their order
+        stream = []
+        for index, part in enumerate(_MARK_SPLIT.split(folded)):
+            if index % 2:
+                stream.append(part[1:].decode("ascii") if part[0] == 35 else part.decode("ascii"))
+            else:
+                stream += _without_elisions(part.translate(_SEPARATE_TABLE).decode("ascii").split())
+        return stream
+    return _without_elisions(folded.translate(_SEPARATE_TABLE).decode("ascii").split())
+
+
+def _without_elisions(words):
+    if _ELISION_SET.isdisjoint(words):
+        return words
+    return [word for word in words if word not in _ELISION_SET]
+
+
+def _exact_scan(text):
+    tokens = tokenize(text)
+    if not _MARKS.search(text):
+        return tokens, ()
+    words = [token for token in tokens if token[0] not in "#@"]
+    return words, [token for token in tokens if token[0] in "#@"]
