@@ -142,3 +142,14 @@ def test_any_input_parses_or_raises_a_query_error(query):
         assert error.message
     else:
         assert parse(parsed.to_query()).root == parsed.root
+
+
+@pytest.mark.parametrize(
+    ("query", "expected"),
+    [("\x1b#J", "#j"), ("(#velo)", "#velo"), ("0#J", '"0 #j"'), ("title:#j", "title:#j")],
+)
+def test_hashtags_in_stray_punctuation_round_trip(query, expected):
+    """Found by hypothesis: a hashtag of an elided letter must print back as a hashtag."""
+    parsed = parse(query)
+    assert parsed.to_query() == expected
+    assert parse(parsed.to_query()).root == parsed.root

@@ -489,7 +489,12 @@ class _Parser:
             return self.value(token, "handle", raw[1:])
         if "*" in raw or "?" in raw:
             return self.wildcard(pos, raw, field)
-        found = words(tokenize(raw))
+        tokens = tokenize(raw)
+        if field == "text" and len(tokens) == 1 and tokens[0][0] in "#@":
+            # Stray punctuation around a hashtag or handle ("(#velo)") leaves just that.
+            kind = "hashtag" if tokens[0][0] == "#" else "handle"
+            return self.value(token, kind, tokens[0][1:])
+        found = words(tokens)
         if not found:
             raise _error(
                 "empty_word",
