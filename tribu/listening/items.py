@@ -20,3 +20,33 @@ class ParsedItem:
     network: str = "web"
     engagement: dict = field(default_factory=dict)  # e.g. {"likes": 3, "reposts": 1}
     raw: dict = field(default_factory=dict)  # small metadata worth keeping (ids, tags)
+
+
+# C0 control characters other than tab and newlines: PostgreSQL refuses NUL in text and
+# jsonb, and none of them is ever meaningful in a mention.
+_CONTROL_CHARACTERS = dict.fromkeys(
+    [code for code in range(32) if chr(code) not in "\t\n\r"] + [0x7F]
+)
+_TEXT_FIELDS = ("url", "guid", "title", "text", "html", "author_name", "author_handle",
+                "author_url")  # fmt: skip
+
+
+def scrub(value):
+    """`value` without control characters, recursively through lists and dicts."""
+    if isinstance(value, str):
+        return value.translate(_CONTROL_CHARACTERS)
+    if isinstance(value, dict):
+        return {scrub(key): scrub(item) for key, item in value.items()}
+    if isinstance(value, list | tuple):
+        return [scrub(item) for item in value]
+    return value
+
+
+def scrub_items(items):
+    """Remove control characters from every text field of every item, in place."""
+    for item in items:
+        for name in _TEXT_FIELDS:
+            setattr(item, name, scrub(getattr(item, name)))
+        item.raw = scrub(item.raw)
+        item.engagement = scrub(item.engagement)
+    return items

@@ -13,6 +13,7 @@ from django.utils.translation import gettext as _
 from tribu.listening.connectors import bluesky, hackernews, mastodon, reddit
 from tribu.listening.connectors.base import PollResult
 from tribu.listening.fetch.http import FetchError
+from tribu.listening.items import scrub_items
 
 CONNECTORS = {
     "mastodon": mastodon,
@@ -32,4 +33,6 @@ def poll(kind, config, state):
             _("Tribu has no connector for “%(kind)s”. Choose one of: %(kinds)s.")
             % {"kind": kind, "kinds": ", ".join(sorted(CONNECTORS))},
         )
-    return connector.poll(dict(config or {}), dict(state or {}))
+    result = connector.poll(dict(config or {}), dict(state or {}))
+    scrub_items(result.items)
+    return result

@@ -29,7 +29,7 @@ from django.utils.translation import gettext as _
 from lxml import etree
 from lxml import html as lxml_html
 
-from tribu.listening.items import ParsedItem
+from tribu.listening.items import ParsedItem, scrub_items
 
 MAX_ITEMS = 500
 MAX_TEXT = 100_000  # characters of HTML (and of plain text) kept per item
@@ -1043,6 +1043,7 @@ def parse_feed(body, *, url, content_type=None):
     text = decode(body, content_type, result.problems)
     if looks_like_json(body, content_type) and text.lstrip("\ufeff \t\r\n").startswith("{"):
         parse_json_feed(text, url, result)
+        scrub_items(result.items)
         return result
     root = parse_xml(text, url, result.problems)
     if root is None:
@@ -1054,6 +1055,7 @@ def parse_feed(body, *, url, content_type=None):
         )
         return result
     parse_xml_feed(root, url, result)
+    scrub_items(result.items)
     return result
 
 
