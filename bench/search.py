@@ -14,7 +14,7 @@ Measures, through services.mentions.stream + page (the ORM query, fetched; no re
   starred, and a keyset "next page".
 Prints one JSON line per query kind (median and p95 in ms) and a summary line.
 
-    .venv/bin/python bench/search.py [--count 1000000] [--rounds 400]
+    .venv/bin/python bench/search.py [--count 1000000] [--rounds 400] [--data-dir DIR]
 """
 
 import argparse
@@ -233,8 +233,10 @@ SEARCHES = {
 }  # fmt: skip
 
 
-def setup_django():
-    os.environ["TRIBU_DATA_DIR"] = tempfile.mkdtemp(prefix="tribu-bench-search-")
+def setup_django(data_dir=None):
+    if data_dir:
+        Path(data_dir).mkdir(parents=True, exist_ok=True)
+    os.environ["TRIBU_DATA_DIR"] = data_dir or tempfile.mkdtemp(prefix="tribu-bench-search-")
     os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tribu.settings")
     os.environ.pop("DATABASE_URL", None)
     import django
@@ -343,6 +345,21 @@ def build(count, seed=11):
     return workspaces[0], sources[workspaces[0].pk], topics, time.perf_counter() - started
 
 
+def existing(count):
+    """The database built by an earlier run with --data-dir, if it holds `count` mentions."""
+    from tribu.core.models import Workspace
+    from tribu.listening.models import Mention, Source, Topic
+
+    workspace = Workspace.objects.filter(slug="ws0").first()
+    if workspace is None:
+        return None
+    if Mention.objects.count() != count:
+        raise SystemExit(f"The data directory holds another count than {count}: remove it.")
+    sources = list(Source.objects.filter(workspace=workspace).order_by("id"))
+    topics = list(Topic.objects.filter(workspace=workspace).order_by("id"))
+    return workspace, sources, topics, 0.0
+
+
 def measure(function, rounds):
     timings = []
     for _ in range(rounds):
@@ -361,12 +378,18 @@ def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--count", type=int, default=1_000_000)
     parser.add_argument("--rounds", type=int, default=400)
+    parser.add_argument(
+        "--data-dir",
+        help="keep the database in this directory and reuse it on the next run "
+        "(bench/stream_page.py reads it too); migrations still apply",
+    )
     args = parser.parse_args()
 
-    setup_django()
+    setup_django(args.data_dir)
     from tribu.listening.services.mentions import StreamFilters, page, stream
 
-    workspace, sources, topics, build_seconds = build(args.count)
+    found = existing(args.count) if args.data_dir else None
+    workspace, sources, topics, build_seconds = found or build(args.count)
     print(json.dumps({"built": args.count, "build_seconds": round(build_seconds, 1)}))
     rng = random.Random(3)
 

@@ -136,3 +136,22 @@ def test_unindexed_mentions_are_no_longer_found(indexed):
     search.unindex_mentions([horses])
     assert found(indexed, "chevaux") == set()
     assert found(indexed, "marais") == set()
+
+
+def test_relevance_ranks_only_the_newest_candidates(workspace, monkeypatch):
+    monkeypatch.setattr(search, "RELEVANCE_CANDIDATES", 2)
+    ingest_items(
+        workspace.pk,
+        [
+            ParsedItem(url="https://a.example/oldest", title="Lumière", text="lumière lumière",
+                       published_at=T0),
+            ParsedItem(url="https://a.example/middle", title="Autre", text="un peu de lumière",
+                       published_at=T0 + timedelta(days=1)),
+            ParsedItem(url="https://a.example/newest", title="Lumière", text="la lumière",
+                       published_at=T0 + timedelta(days=2)),
+        ],
+    )  # fmt: skip
+    relevant = [m.url for m in stream(workspace, StreamFilters(q="lumiere", order="relevance"))]
+    # The oldest (the best match) is past the newest two candidates: left out, and the
+    # two newest are ranked between themselves.
+    assert relevant == ["https://a.example/newest", "https://a.example/middle"]

@@ -183,3 +183,21 @@ def test_an_empty_workspace_gets_a_helpful_page(owner_client, workspace, name):
     assert response.status_code == 200
     if name == "stream":
         assert "Add a source" in response.content.decode()
+
+
+def test_the_page_queries_do_not_grow_with_the_number_of_mentions(
+    owner_client, workspace, add_mentions, brand
+):
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    def queries():
+        owner_client.get(stream_url(workspace))  # session and caches warm
+        with CaptureQueriesContext(connection) as captured:
+            assert owner_client.get(stream_url(workspace)).status_code == 200
+        return len(captured)
+
+    add_mentions(*[(f"Lampe {n}", "Maison Lumière") for n in range(2)])
+    few = queries()
+    add_mentions(*[(f"Lampe {n}", "Maison Lumière") for n in range(2, 30)], network="mastodon")
+    assert queries() == few  # no query per mention: topics and sources are prefetched

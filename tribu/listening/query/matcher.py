@@ -16,8 +16,10 @@ are prefixed ("t:" title, "a:" author, "s:" source, "h:" handle, "site:", "lang:
 tests in tests/listening/query/test_matcher.py).
 """
 
+import codecs
 import functools
 import re
+import unicodedata
 
 from .analysis import GAP_TOKEN, gap_size
 from .ast import And, Near, Not, Or, Phrase, Term, Value, Wildcard
@@ -437,7 +439,7 @@ class Matcher:
 
     def match(self, document):
         """Sorted ids of the topics that `document` matches."""
-        probes, title_words = _probes(document.text, document.title, _scan)
+        probes, title_words, text_scan, title_scan = _probes(document.text, document.title, _scan)
         # Author, source, site, language and network repeat across documents: their
         # keys are computed once per distinct value.
         if document.author:
@@ -468,13 +470,15 @@ class Matcher:
                 return []
         elif not _ELISION_SET.isdisjoint(keys):
             return self._match_exactly(document)
-        return self._verify(document, keys)
+        return self._verify(document, keys, text_scan, title_scan)
 
     def _match_exactly(self, document):
         """`match` through `tokenize` alone. The fast path leaves elisions among the words
         (filtering them costs more than it saves), which only matters when a topic tests
         an elision ("l", "qu"...): parsed queries never do, but a tree built by hand may."""
-        probes, title_words = _probes(document.text, document.title, _exact_scan)
+        probes, title_words, text_scan, title_scan = _probes(
+            document.text, document.title, _exact_scan
+        )
         for value, keys_of in (
             (document.author, _author_keys),
             (document.source, _source_keys),
@@ -491,9 +495,9 @@ class Matcher:
             keys.update(
                 map(self._title_key_of.__getitem__, self._title_hot.intersection(title_words))
             )
-        return self._verify(document, keys)
+        return self._verify(document, keys, text_scan, title_scan)
 
-    def _verify(self, document, keys):
+    def _verify(self, document, keys, text_scan, title_scan):
         """The candidates of the document's hot keys, checked when the anchor is not enough."""
         always = self._always
         found = set()
@@ -513,7 +517,7 @@ class Matcher:
                 wildcards.update(wids)
         if to_check:
             checks = self._checks
-            context = _Context(document)
+            context = _Context(document, text_scan, title_scan)
             for topic_id in to_check.difference(found) if found else to_check:
                 if checks[topic_id](keys, wildcards, context):
                     found.add(topic_id)
@@ -636,24 +640,26 @@ def _close_enough(left, right, distance, ordered):
 
 
 class _Context:
-    """One document's word streams, built on demand (only phrases and NEAR need them)."""
+    """One document's word streams, built on demand (only phrases and NEAR need them) from
+    the scans of its title and text that found its keys."""
 
-    __slots__ = ("document", "_streams")
+    __slots__ = ("document", "text_scan", "title_scan", "_streams")
 
-    def __init__(self, document):
+    def __init__(self, document, text_scan, title_scan):
         self.document = document
+        self.text_scan = text_scan
+        self.title_scan = title_scan
         self._streams = {}
 
     def stream(self, field):
         stream = self._streams.get(field)
         if stream is None:
-            document = self.document
             if field == "text":
-                title = _stream(document.title) if document.title else []
-                text = _stream(document.text) if document.text else []
-                stream = title + [GAP_TOKEN] * gap_size() + text
+                stream = [*self.stream("title"), *_GAP, *_stream_of(self.text_scan)]
+            elif field == "title":
+                stream = _stream_of(self.title_scan)
             else:
-                value = getattr(document, field)
+                value = getattr(self.document, field)
                 stream = _stream(value) if value else []
             self._streams[field] = stream
         return stream
@@ -712,10 +718,6 @@ def _add_handle(keys, token):
         keys.add("h:" + handle.partition("@")[0])
 
 
-def _words(tokens):
-    return [token[1:] if token[0] == "#" else token for token in tokens]
-
-
 def _leaf_keys(leaf):
     """The keys a compiled check may test for `leaf` (all of them must reach it)."""
     if isinstance(leaf, Term):
@@ -731,13 +733,17 @@ def _leaf_keys(leaf):
 # -- document probes ---------------------------------------------------------------------
 #
 # `tokenize` (fold, then one regex) costs more than everything else the matcher does for a
-# document. Most mentions are Latin-1 text, and for Latin-1 `fold` works character by
-# character (no Latin-1 character is a combining mark, and NFKD of each is a base letter
-# followed by combining marks that fold removes), so one `bytes.translate` folds a whole
-# text and marks where words end, and `split` cuts it: the same words as `tokenize`
-# (elisions aside, see Matcher._match_exactly), about five times faster. Characters whose
-# fold is not one character (ß, æ, ¼...) and non-Latin-1 text take the exact path.
-# Positions (phrases, NEAR) are rarely needed and still come from `tokenize`.
+# document. For Latin-1 text `fold` works character by character (no Latin-1 character is
+# a combining mark, and NFKD of each is a base letter followed by combining marks that
+# fold removes), so one `bytes.translate` folds a whole text and marks where words end,
+# and `split` cuts it: the same tokens as `tokenize` (elisions aside, see
+# Matcher._match_exactly), several times faster. The characters of French and English
+# typography beyond Latin-1 (’ “ ” … – — €, thin spaces, Latin Extended letters such as
+# œ, č, ł) take the same path: the encoder's error handler replaces each by its fold, or
+# by a space when its fold is only separators, which `tokenize` treats the same way.
+# Characters whose fold is not one Latin-1 character (ß, æ, ¼...) and any other text take
+# the exact path. The tokens of the scan, in order, are also the word streams of phrases
+# and NEAR (see _Context): a document is read once.
 
 _WORD_CHAR = re.compile(r"\w")
 
@@ -760,79 +766,142 @@ _SEPARATE_TABLE = bytes.maketrans(b"#@.-", b"    ")
 # The hashtags and handles of `tokenize` (its second alternative), on folded bytes.
 _MARK_SPLIT = re.compile(rb"([#@]\w+(?:[.\-@]\w+)*)")
 _ELISION_SET = frozenset(ELISIONS)
+_GAP = (GAP_TOKEN,) * gap_size()
+
+# Blocks whose characters may take the fast path: Latin Extended-A and -B, Latin Extended
+# Additional, General Punctuation, currency symbols, letterlike symbols.
+_WIDE_BLOCKS = ((0x0100, 0x024F), (0x1E00, 0x1EFF), (0x2000, 0x206F), (0x20A0, 0x214F))
+
+
+def _wide_replacement(char):
+    """What the fast path reads for a character beyond Latin-1, None when it cannot.
+
+    `tokenize` only distinguishes word characters, "#", "@", "." and "-" (and "'" for
+    nothing more than a separator): a character whose fold is made of those and other
+    Latin-1 characters is replaced by its fold; one whose fold holds only other
+    characters (quotes, dashes, spaces, "…" whose "..." never continues a handle) is a
+    separator, a space."""
+    folded = fold(char)
+    if unicodedata.combining(char) or any(unicodedata.combining(c) for c in folded):
+        return None  # NFKD may reorder it with its neighbours: not character by character
+    try:
+        if 0 not in folded.encode("latin-1").translate(_FOLD_TABLE):
+            return folded
+    except UnicodeEncodeError:
+        pass
+    if not any(_WORD_CHAR.match(c) or c in "#@.-" for c in folded):
+        return " "
+    return None
+
+
+def _wide_table():
+    table = {}
+    for first, last in _WIDE_BLOCKS:
+        for code in range(first, last + 1):
+            replacement = _wide_replacement(chr(code))
+            if replacement is not None:
+                table[chr(code)] = replacement
+    return table
+
+
+_WIDE = _wide_table()
+
+
+def _encode_wide(error):
+    """Encoding error handler: the replacements of a run of characters beyond Latin-1, or
+    the error itself (the caller then takes the exact path)."""
+    try:
+        return "".join(map(_WIDE.__getitem__, error.object[error.start : error.end])), error.end
+    except KeyError:
+        raise error from None
+
+
+codecs.register_error("tribu.listening.fold", _encode_wide)
 
 
 def _probes(text, title, scan):
-    """(probes, title words) of a document. Probes: the words of the title and the text,
-    their hashtags ("#tag") and handles ("@name") as tokens, a hashtag's word, the handle
-    keys ("h:name"). Title words: the title's words, hashtags as their word, handles as
-    "@name"."""
-    words, marks = scan(text) if text else ([], ())
+    """(probes, title words, text tokens, title tokens) of a document.
+
+    Probes: the tokens of the title and the text (words, "#tag", "@name"), a hashtag's
+    word, the handle keys ("h:name"). Title words: the title's words, hashtags as their
+    word, handles as "@name". Tokens: a field's scan (tokens in order, marks), kept for
+    the word streams of phrases and NEAR."""
+    text_scan = scan(text) if text else _EMPTY_SCAN
+    tokens, marks = text_scan
     if title:
-        title_words, title_marks = scan(title)
-        words += title_words
+        title_scan = scan(title)
+        title_tokens, title_marks = title_scan
+        probes = [*tokens, *title_tokens]
         if title_marks:
             marks = [*marks, *title_marks]
-            title_words = title_words + [m[1:] if m[0] == "#" else m for m in title_marks]
+            title_words = [token[1:] if token[0] == "#" else token for token in title_tokens]
+        else:
+            title_words = title_tokens
     else:
+        title_scan = _EMPTY_SCAN
+        probes = list(tokens)
         title_words = ()
     if marks:
         for token in marks:
-            words.append(token)
             if token[0] == "#":
-                words.append(token[1:])
+                probes.append(token[1:])
             else:
                 handle = token[1:]
-                words.append("h:" + handle)
+                probes.append("h:" + handle)
                 if "@" in handle:
-                    words.append("h:" + handle.partition("@")[0])
-    return words, title_words
+                    probes.append("h:" + handle.partition("@")[0])
+    return probes, title_words, text_scan, title_scan
+
+
+_EMPTY_SCAN = ((), ())
 
 
 def _scan(text):
-    """(words, hashtags and handles) of `text`: the tokens of `tokenize` in two lists,
-    except that the words may include elisions."""
+    """(tokens, marks) of `text`: the tokens of `tokenize` in order, except that they may
+    include elisions, and the hashtags and handles among them."""
     try:
-        folded = text.encode("latin-1").translate(_FOLD_TABLE)
+        encoded = text.encode("latin-1")
     except UnicodeEncodeError:
-        return _exact_scan(text)
+        try:
+            encoded = text.encode("latin-1", "tribu.listening.fold")
+        except UnicodeEncodeError:
+            return _exact_scan(text)
+    folded = encoded.translate(_FOLD_TABLE)
     if 0 in folded:
         return _exact_scan(text)
-    if 35 in folded or 64 in folded:  # "#" or "@"
-        parts = _MARK_SPLIT.split(folded)
-        words = b" ".join(parts[::2]).translate(_SEPARATE_TABLE).decode("ascii").split()
-        return words, [mark.decode("ascii") for mark in parts[1::2]]
-    return folded.translate(_SEPARATE_TABLE).decode("ascii").split(), ()
-
-
-def _stream(text):
-    """`words(tokenize(text))`, the word stream of a field, by the fast path when it can."""
-    try:
-        folded = text.encode("latin-1").translate(_FOLD_TABLE)
-    except UnicodeEncodeError:
-        return _words(tokenize(text))
-    if 0 in folded:
-        return _words(tokenize(text))
-    if 35 in folded or 64 in folded:  # "#" or "@": words and marks in their order
-        stream = []
+    if 35 in folded or 64 in folded:  # "#" or "@": words and marks, in their order
+        tokens = []
+        marks = []
         for index, part in enumerate(_MARK_SPLIT.split(folded)):
             if index % 2:
-                stream.append(part[1:].decode("ascii") if part[0] == 35 else part.decode("ascii"))
+                mark = part.decode("ascii")
+                tokens.append(mark)
+                marks.append(mark)
             else:
-                stream += _without_elisions(part.translate(_SEPARATE_TABLE).decode("ascii").split())
-        return stream
-    return _without_elisions(folded.translate(_SEPARATE_TABLE).decode("ascii").split())
-
-
-def _without_elisions(words):
-    if _ELISION_SET.isdisjoint(words):
-        return words
-    return [word for word in words if word not in _ELISION_SET]
+                tokens += part.translate(_SEPARATE_TABLE).decode("ascii").split()
+        return tokens, marks
+    return folded.translate(_SEPARATE_TABLE).decode("ascii").split(), ()
 
 
 def _exact_scan(text):
     tokens = tokenize(text)
     if not _MARKS.search(text):
         return tokens, ()
-    words = [token for token in tokens if token[0] not in "#@"]
-    return words, [token for token in tokens if token[0] in "#@"]
+    return tokens, [token for token in tokens if token[0] in "#@"]
+
+
+def _stream_of(scan):
+    """The word stream (`words(tokenize(text))`) of a field's scan."""
+    tokens, marks = scan
+    if marks:
+        return [
+            token[1:] if token[0] == "#" else token for token in tokens if token not in _ELISION_SET
+        ]
+    if _ELISION_SET.isdisjoint(tokens):
+        return tokens
+    return [token for token in tokens if token not in _ELISION_SET]
+
+
+def _stream(text):
+    """`words(tokenize(text))`, the word stream of a field, by the fast path when it can."""
+    return _stream_of(_scan(text))

@@ -23,8 +23,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 from datetime import timedelta
 
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
 from django.utils import timezone
 
 from tribu.listening import search
@@ -114,22 +114,31 @@ def _prepare(item, now):
 
 
 def _existing(workspace_id, source, batch):
-    """Keys already stored: {kind: {key: mention id}} in one query, plus copy URL keys."""
+    """Keys already stored: {kind: {key: mention id}}, plus copy URL keys.
+
+    One query per kind of key, each a seek on that key's index (a single OR of the four
+    made SQLite walk the whole workspace: a cost that grew with every stored mention)."""
     url_keys = {c.url_key for c in batch if c.url_key is not None}
     guid_keys = {c.guid_key for c in batch if c.guid_key is not None}
     hashes = {c.content_hash for c in batch if c.content_hash is not None}
     near_keys = {c.near_key for c in batch if c.near_key is not None}
-    condition = Q(url_key__in=url_keys) | Q(content_hash__in=hashes) | Q(near_key__in=near_keys)
+    mentions = Mention.objects.filter(workspace_id=workspace_id).order_by()
+    lookups = [
+        mentions.filter(url_key__in=url_keys),
+        mentions.filter(content_hash__in=hashes),
+        mentions.filter(near_key__in=near_keys),
+    ]
     if source is not None and guid_keys:
-        condition |= Q(source=source, guid_key__in=guid_keys)
+        lookups.append(Mention.objects.filter(source=source, guid_key__in=guid_keys).order_by())
+    columns = ("sort_key", "id", "url_key", "guid_key", "source_id", "content_hash", "near_key")
+    rows = {}
+    for lookup, keys in zip(lookups, (url_keys, hashes, near_keys, guid_keys), strict=False):
+        if keys:
+            rows.update((row[0], row) for row in lookup.values_list(*columns))
     found = {"url": {}, "guid": {}, "hash": {}, "near": {}}
-    rows = (
-        Mention.objects.filter(condition, workspace_id=workspace_id)
-        .order_by("sort_key")  # the first mention of a near-duplicate group wins
-        .values_list("id", "url_key", "guid_key", "source_id", "content_hash", "near_key")
-    )
     source_id = source.pk if source is not None else None
-    for pk, u, g, s, h, n in rows:
+    # The first mention of a near-duplicate group wins: oldest sort key first.
+    for _key, pk, u, g, s, h, n in sorted(rows.values()):
         if u is not None:
             found["url"].setdefault(u, pk)
         if g is not None and s == source_id:
@@ -260,7 +269,64 @@ def _insert_mentions(workspace_id, source, new, now):
                 near_key=candidate.near_key,
             )
         )
+    if connection.vendor == "sqlite":
+        return _sqlite_insert(mentions)
     return Mention.objects.bulk_create(mentions)
+
+
+def _prepared_columns(model):
+    """(column names, [(attname, field or None)]) of a model's INSERT without its id:
+    the field is kept where the value needs the field's own conversion (dates, JSON)."""
+    columns, getters = [], []
+    for model_field in model._meta.local_concrete_fields:
+        if model_field.primary_key:
+            continue
+        columns.append(model_field.column)
+        converts = model_field.get_internal_type() in ("DateTimeField", "JSONField")
+        getters.append((model_field.attname, model_field if converts else None))
+    return columns, getters
+
+
+def _sqlite_insert(objects):
+    """Insert model instances with ONE executemany and give them their ids.
+
+    Django's bulk_create on SQLite splits 500 mentions into ~20 statements (999 variables
+    each) and spends more time compiling them than SQLite spends storing the rows. Values
+    go through the fields' own get_db_prep_save where it converts (aware datetimes to
+    UTC text, JSON), so rows are stored exactly as bulk_create stores them. Ids are read
+    back through the unique sort_key (one indexed query per 500 rows)."""
+    model = type(objects[0])
+    columns, getters = _prepared_columns(model)
+    rows = [
+        [
+            getattr(obj, attname)
+            if prep is None
+            else prep.get_db_prep_save(getattr(obj, attname), connection)
+            for attname, prep in getters
+        ]
+        for obj in objects
+    ]
+    table = model._meta.db_table
+    marks = ", ".join(["%s"] * len(columns))
+    names = ", ".join(f'"{column}"' for column in columns)
+    with connection.cursor() as cursor:
+        cursor.executemany(f'INSERT INTO "{table}" ({names}) VALUES ({marks})', rows)  # noqa: S608
+        if model is Mention:
+            by_key = {obj.sort_key: obj for obj in objects}
+            keys = list(by_key)
+            for start in range(0, len(keys), 500):
+                chunk = keys[start : start + 500]
+                cursor.execute(
+                    f'SELECT "id", "sort_key" FROM "{table}" WHERE "sort_key" IN '  # noqa: S608
+                    f"({', '.join(['%s'] * len(chunk))})",
+                    chunk,
+                )
+                for pk, sort_key in cursor.fetchall():
+                    by_key[sort_key].pk = pk
+    for obj in objects:
+        obj._state.adding = False
+        obj._state.db = connection.alias
+    return objects
 
 
 def document_for(mention, source_name=""):
@@ -296,7 +362,10 @@ def link_topics(mentions, source=None):
                     sort_key=mention.sort_key,
                 )
             )
-    MentionTopic.objects.bulk_create(links)
+    if links and connection.vendor == "sqlite":
+        _sqlite_insert(links)  # no ids needed: nothing reads them back
+    else:
+        MentionTopic.objects.bulk_create(links)
     return len(links)
 
 
