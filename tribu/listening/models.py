@@ -121,9 +121,18 @@ class Topic(models.Model):
 class Mention(models.Model):
     """One item found by a source, stored once per workspace however often it is seen."""
 
-    workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="mentions")
+    # No single-column indexes on these two: the composite indexes below start with them,
+    # and every extra index slows the ingestion of each mention.
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="mentions", db_index=False
+    )
     source = models.ForeignKey(
-        Source, null=True, blank=True, on_delete=models.SET_NULL, related_name="mentions"
+        Source,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="mentions",
+        db_index=False,
     )
     network = models.CharField(_("network"), max_length=16, default="web")
     url = models.TextField(_("address"), blank=True)
@@ -235,8 +244,13 @@ class MentionTopic(models.Model):
     """A mention matched a topic. workspace, published_at and sort_key are copied from the
     mention so "topic T, newest first" reads one index."""
 
-    mention = models.ForeignKey(Mention, on_delete=models.CASCADE, related_name="topic_links")
-    topic = models.ForeignKey(Topic, on_delete=models.CASCADE, related_name="mention_links")
+    # Covered by unique_mention_topic and mentiontopic_topic_time respectively.
+    mention = models.ForeignKey(
+        Mention, on_delete=models.CASCADE, related_name="topic_links", db_index=False
+    )
+    topic = models.ForeignKey(
+        Topic, on_delete=models.CASCADE, related_name="mention_links", db_index=False
+    )
     workspace = models.ForeignKey(Workspace, on_delete=models.CASCADE, related_name="+")
     published_at = models.DateTimeField()
     sort_key = models.BigIntegerField()
