@@ -3,9 +3,10 @@
 Builds a fresh SQLite database (temporary data directory) holding COUNT mentions generated
 offline (French and English, ~45 words each drawn from a Zipf-distributed vocabulary plus
 brand and place names), 90 % in the benchmarked workspace and the rest in four others, each
-indexed in FTS5 with its stems, and 30 topics linked to ~3 % of the mentions each. Rows go in
-with executemany under bench-only PRAGMAs (synchronous=OFF, a large cache); the app's own
-search and stream code then runs unchanged.
+indexed in FTS5 with its stems (then the index's vocabulary, for prefix searches), and 30
+topics linked to ~3 % of the mentions each. Rows go in with executemany under bench-only
+PRAGMAs (synchronous=OFF, a large cache); the app's own search and stream code then runs
+unchanged.
 
 Measures, through services.mentions.stream + page (the ORM query, fetched; no rendering):
 - newest-first full-text search, first page of 50, over realistic terms: common and rare
@@ -342,6 +343,8 @@ def build(count, seed=11):
         cursor.execute("PRAGMA optimize")
         cursor.execute(f"INSERT INTO {search.FTS_TABLE}({search.FTS_TABLE}) VALUES ('optimize')")  # noqa: S608
         cursor.execute("PRAGMA synchronous=NORMAL")
+    # The rows above bypassed search.index_mentions: fill the prefix vocabulary from the index.
+    search.rebuild_words()
     return workspaces[0], sources[workspaces[0].pk], topics, time.perf_counter() - started
 
 

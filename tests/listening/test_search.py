@@ -1,5 +1,6 @@
 """tribu.listening.search: accent-insensitive, stemmed full-text search on both databases."""
 
+import random
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -155,3 +156,113 @@ def test_relevance_ranks_only_the_newest_candidates(workspace, monkeypatch):
     # The oldest (the best match) is past the newest two candidates: left out, and the
     # two newest are ranked between themselves.
     assert relevant == ["https://a.example/newest", "https://a.example/middle"]
+
+
+# Prefix searches: SQLite expands a prefix into an OR of the indexed words it starts
+# (search.prefix_expansions); the rows and their order must equal FTS5's own prefix query,
+# which PREFIX_EXPANSION_LIMIT = 0 forces (it is also the fallback past the limit).
+
+PREFIX_TEXT = (
+    "lumière lumières luminaire lumina1 lumina12 lumina2 Lumina30 lumen livraison livrer livre "
+    "livres recommande recommandé recommandation électrique élection électeur école écoles "
+    "éclat chevaux cheval chevalier l'avion l'électricité aujourd'hui e-mail Straße ﬁnance "
+    "½ cœur œuvre İstanbul naïve nai\u0308ve 東京 café caf\u00e9s 42 4x4 x2 the delivery "
+    "delivered deliver running runner"
+)
+PREFIX_VOCABULARY = PREFIX_TEXT.split()
+
+
+@pytest.fixture
+def prefix_corpus(workspace, make_workspace):
+    rng = random.Random(5)
+    other = make_workspace()
+    for ws, count in ((workspace, 90), (other, 20)):
+        items = [
+            ParsedItem(
+                url=f"https://p.example/{ws.slug}/{n}",
+                title=" ".join(rng.choices(PREFIX_VOCABULARY, k=3)),
+                text=" ".join(rng.choices(PREFIX_VOCABULARY, k=12)),
+                published_at=T0 + timedelta(minutes=rng.randrange(100_000)),
+            )
+            for n in range(count)
+        ]
+        ingest_items(ws.pk, items)
+    return workspace
+
+
+def ordered(workspace, q, **filters):
+    return [m.pk for m in stream(workspace, StreamFilters(q=q, **filters))]
+
+
+def test_prefix_search_equals_the_fts_prefix_query(prefix_corpus, monkeypatch):
+    folded = {word for text in PREFIX_VOCABULARY for word in search.words(text)}
+    prefixes = sorted({word[:n] for word in folded for n in (1, 2, 3, 5)} | folded)
+    queries = [f"{p}*" for p in prefixes] + ["lumi* livr*", "cheval lumina1*", "zzz*", "ecol* 42"]
+    expanded = {q: ordered(prefix_corpus, q) for q in queries}
+    relevant = {q: ordered(prefix_corpus, q, order="relevance") for q in queries[:20]}
+    monkeypatch.setattr(search, "PREFIX_EXPANSION_LIMIT", 0)  # FTS5's prefix query only
+    for q in queries:
+        assert expanded[q] == ordered(prefix_corpus, q), q
+    for q, ids in relevant.items():
+        assert ids == ordered(prefix_corpus, q, order="relevance"), q
+    assert any(expanded.values())
+
+
+def test_prefix_is_expanded_into_indexed_words(prefix_corpus, monkeypatch):
+    if search.vendor() != "sqlite":
+        pytest.skip("PostgreSQL keeps tsquery prefix matching")
+    terms = search.parse("Lumina* ecol* zzz* cœ*")
+    assert search.prefix_expansions(terms) == {
+        "lumina": ["lumina1", "lumina12", "lumina2", "lumina30", "luminaire"],
+        "ecol": ["ecole", "ecoles"],
+        # "zzz": no word, and "cœ": not ASCII, are left to FTS5's prefix query.
+    }
+    expanded = ordered(prefix_corpus, "lumina* ecol*")
+    monkeypatch.setattr(search, "PREFIX_EXPANSION_LIMIT", 3)  # past it: FTS5 again
+    assert search.prefix_expansions(terms) == {"ecol": ["ecole", "ecoles"]}
+    assert expanded and ordered(prefix_corpus, "lumina* ecol*") == expanded
+
+
+def _fts_vocabulary():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE VIRTUAL TABLE temp.test_fts_vocab "
+            f"USING fts5vocab(main, {search.FTS_TABLE}, col)"
+        )
+        cursor.execute(
+            "SELECT DISTINCT term FROM temp.test_fts_vocab WHERE col IN ('title', 'body')"
+        )
+        terms = {row[0] for row in cursor.fetchall()}
+        cursor.execute("DROP TABLE temp.test_fts_vocab")
+    return terms
+
+
+def _words():
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"SELECT word FROM {search.WORD_TABLE}")  # noqa: S608
+        return {row[0] for row in cursor.fetchall()}
+
+
+def test_vocabulary_holds_every_indexed_word_as_fts5_reads_it(prefix_corpus):
+    if search.vendor() != "sqlite":
+        pytest.skip("SQLite only")
+    indexed = _fts_vocabulary()
+    # FTS5 and Python disagree on some words (ß, ligatures, ½): the vocabulary follows FTS5.
+    assert {"straße", "ﬁnance", "½", "東京", "lumina30"} <= indexed
+    assert _words() == indexed
+
+
+def test_rebuild_words_refills_the_vocabulary_from_the_index(prefix_corpus):
+    from django.db import connection
+
+    if search.vendor() != "sqlite":
+        pytest.skip("SQLite only")
+    words = _words()
+    with connection.cursor() as cursor:
+        cursor.execute(f"DELETE FROM {search.WORD_TABLE}")  # noqa: S608
+    search.rebuild_words()
+    assert _words() == words

@@ -15,6 +15,16 @@ error. `-word` is read as `word` (the stream has no exclusion; topics have NOT).
 built below interpolates only constants (table names) and integers; every value that comes
 from a user or a mention is a query parameter (hence the `noqa: S6xx` markers).
 
+Prefix searches on SQLite: FTS5 expands `lumina*` by reading and merging the whole doclist
+of every word starting with "lumina" before it returns a row (20-30 ms for common words at a
+million mentions, seconds for one letter). `listening_search_word` (migration 0005) holds
+the vocabulary of the title/body columns, as FTS5 tokenized it: a newest-first search turns
+the prefix into an OR of those whole words, which FTS5 walks lazily from the newest row and
+stops after one page (under a millisecond). Same rows by construction: the vocabulary holds
+every indexed word (and words of deleted mentions, which match nothing). Past
+PREFIX_EXPANSION_LIMIT words, or with non-ASCII words, it keeps the plain prefix query; so
+does relevance order, whose bm25 scores would change with the number of words.
+
 Because the SQLite table is contentless, deleting or re-languaging a mention must go
 through `unindex_mentions` with the values as they were indexed; rows left behind by a
 bulk delete only cost space (sort keys are never reused, see services/dedupe.py).
@@ -30,6 +40,12 @@ from django.db.models import BooleanField, FloatField
 from django.db.models.expressions import RawSQL
 
 FTS_TABLE = "listening_mention_fts"
+WORD_TABLE = "listening_search_word"
+# The tokenizer of FTS_TABLE (migration 0002): the vocabulary must hold its exact terms.
+FTS_TOKENIZE = "unicode61 remove_diacritics 2"
+# An OR of this many words costs ~1.5 ms when matches are dense; beyond it (short prefixes
+# of a large vocabulary) the plain prefix query is no slower.
+PREFIX_EXPANSION_LIMIT = 256
 MAX_TERMS = 16  # a search box, not a query language: bound the work per query
 # Relevance order ranks the newest this-many matches (see filter_mentions).
 RELEVANCE_CANDIDATES = 2000
@@ -142,12 +158,18 @@ def parse(q):
 # SQLite --------------------------------------------------------------------------------
 
 
-def fts5_expression(workspace_id, terms):
+def fts5_expression(workspace_id, terms, expansions=None):
+    """The MATCH string; `expansions` maps a prefix to the whole words it stands for (see
+    prefix_expansions): their OR replaces the prefix query."""
+    expansions = expansions or {}
     parts = [f'ws:"w{int(workspace_id)}"']
     for term in terms:
         joined = " ".join(term.words)
         if term.kind == "phrase":
             parts.append(f'{{title body}}:"{joined}"')
+        elif term.kind == "prefix" and joined in expansions:
+            options = [f'{{title body}}:"{word}"' for word in expansions[joined]]
+            parts.append("(" + " OR ".join(options) + ")")
         elif term.kind == "prefix":
             parts.append(f'{{title body}}:"{joined}"*')
         else:
@@ -169,6 +191,78 @@ def _sqlite_rows(mentions):
             mention.text,
             stems_for(mention.title, mention.text, mention.lang),
         )
+
+
+def prefix_expansions(terms):
+    """{prefix: [indexed words starting with it]} for the prefix terms that can be searched
+    as an OR of whole words with the same results as FTS5's own prefix query.
+
+    Only ASCII prefixes and words: an ASCII letter-or-digit word, quoted, tokenizes to
+    itself, and its byte range is [prefix, prefix with its last character incremented).
+    A prefix with no word is left to FTS5 too (it finds nothing, at once)."""
+    prefixes = {t.words[0] for t in terms if t.kind == "prefix" and t.words[0].isascii()}
+    expansions = {}
+    if not prefixes or vendor() != "sqlite":
+        return expansions
+    with connection.cursor() as cursor:
+        for prefix in sorted(prefixes):
+            upper = prefix[:-1] + chr(ord(prefix[-1]) + 1)
+            cursor.execute(
+                f"SELECT word FROM {WORD_TABLE} WHERE word >= %s AND word < %s LIMIT %s",  # noqa: S608
+                [prefix, upper, PREFIX_EXPANSION_LIMIT + 1],
+            )
+            found = [row[0] for row in cursor.fetchall()]
+            if 0 < len(found) <= PREFIX_EXPANSION_LIMIT and all(
+                word.isascii() and word.isalnum() for word in found
+            ):
+                expansions[prefix] = found
+    return expansions
+
+
+def _record_words(cursor, rows):
+    """Add the title/body words of these FTS rows to WORD_TABLE.
+
+    FTS5 tokenizes them itself, in a per-connection temporary FTS5 table with the same
+    tokenizer, so the vocabulary holds exactly the index's terms (a Python tokenizer
+    differs on ß, ligatures, fractions...). ~6 µs a mention; each distinct word of the
+    batch then costs one primary-key probe, a write only when it is new."""
+    cursor.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.listening_batch_words USING fts5("
+        f"words, content='', detail=none, columnsize=0, tokenize=\"{FTS_TOKENIZE}\")"
+    )
+    cursor.execute(
+        "CREATE VIRTUAL TABLE IF NOT EXISTS temp.listening_batch_words_vocab "
+        "USING fts5vocab(temp, listening_batch_words, row)"
+    )
+    cursor.execute(
+        "INSERT INTO temp.listening_batch_words(listening_batch_words) VALUES ('delete-all')"
+    )
+    # Small ascending rowids: nothing reads them, and FTS5 writes them fastest.
+    cursor.executemany(
+        "INSERT INTO temp.listening_batch_words(rowid, words) VALUES (%s, %s)",
+        [(number, f"{row[2]} {row[3]}") for number, row in enumerate(rows)],
+    )
+    cursor.execute(
+        f"INSERT OR IGNORE INTO {WORD_TABLE}(word) "  # noqa: S608
+        "SELECT term FROM temp.listening_batch_words_vocab"
+    )
+
+
+def rebuild_words():
+    """Fill WORD_TABLE from the whole index (what migration 0005 does): for databases whose
+    index was written without index_mentions (bench/search.py)."""
+    if vendor() != "sqlite":
+        return
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "CREATE VIRTUAL TABLE IF NOT EXISTS temp.listening_mention_fts_backfill "
+            f"USING fts5vocab(main, {FTS_TABLE}, col)"
+        )
+        cursor.execute(
+            f"INSERT OR IGNORE INTO {WORD_TABLE}(word) SELECT DISTINCT term "  # noqa: S608
+            "FROM temp.listening_mention_fts_backfill WHERE col IN ('title', 'body')"
+        )
+        cursor.execute("DROP TABLE temp.listening_mention_fts_backfill")
 
 
 # PostgreSQL ----------------------------------------------------------------------------
@@ -204,11 +298,15 @@ def index_mentions(mentions):
     """Add freshly inserted mentions to the SQLite index (PostgreSQL's trigger does it)."""
     if vendor() != "sqlite" or not mentions:
         return
+    # Ascending rowids: FTS5 flushes its pending terms to a new segment whenever a rowid is
+    # not above the previous one, and feeds list their items newest (highest key) first.
+    rows = sorted(_sqlite_rows(mentions))
     with connection.cursor() as cursor:
         cursor.executemany(
             f"INSERT INTO {FTS_TABLE}(rowid, ws, title, body, stems) VALUES (%s, %s, %s, %s, %s)",  # noqa: S608
-            list(_sqlite_rows(mentions)),
+            rows,
         )
+        _record_words(cursor, rows)
 
 
 def unindex_mentions(mentions):
@@ -292,7 +390,10 @@ def filter_mentions(queryset, workspace_id, q, *, relevance=False):
                 )
             ).order_by("search_rank", "-sort_key")
         return queryset.order_by("-sort_key")
-    expression = fts5_expression(workspace_id, terms)
+    # Relevance keeps FTS5's prefix query: bm25 would score an OR of words differently.
+    expression = fts5_expression(
+        workspace_id, terms, None if relevance else prefix_expansions(terms)
+    )
     select = {"fts_rowid": f"{FTS_TABLE}.rowid"}
     if relevance:
         # bm25 weights: title counts double, stems half (a stem match is a looser match).
