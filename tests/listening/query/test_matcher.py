@@ -3,6 +3,7 @@ from hypothesis import strategies as st
 
 from tribu.listening.query import Document, Matcher, evaluate, parse, tokenize
 from tribu.listening.query.ast import Not, Term
+from tribu.listening.query.text import ELISIONS, words
 
 from .strategies import documents, nodes
 
@@ -222,3 +223,54 @@ def test_a_topic_on_an_elision_matches_only_a_hashtag_of_it():
     assert matcher.match(doc("l'avion", title="l'avion")) == []
     assert matcher.match(doc("l'avion #l")) == ["l"]
     assert matcher.match(doc("", title="#l")) == ["l", "t"]
+
+
+# Typographic characters beyond Latin-1 (French news: ’ “ ” « » … — and thin spaces) and
+# Latin Extended letters also take the fast path, replaced by what `fold` makes of them.
+wide_texts = st.lists(
+    st.one_of(
+        st.characters(min_codepoint=0x2000, max_codepoint=0x206F),
+        st.characters(min_codepoint=0x20A0, max_codepoint=0x214F),
+        st.characters(min_codepoint=0x0100, max_codepoint=0x024F),
+        st.characters(min_codepoint=0x1E00, max_codepoint=0x1EFF),
+        st.sampled_from(["’", "‘", "“", "”", "«", "»", "…", "—", "–", "\u202f", "\u2009", "€"]),
+        st.sampled_from(["#", "@", ".", "-", "'", " ", "l", "qu", "#l", "@jeanne", "\u0301"]),
+        st.sampled_from(["lampe", "École", "Lumière", "avion", "œuvre", "Łódź", "™", "ß"]),
+    ),
+    max_size=40,
+).map("".join)
+
+
+@FAST
+@given(wide_texts)
+def test_the_fast_word_stream_equals_tokenize_beyond_latin1(text):
+    from tribu.listening.query.matcher import _scan, _stream
+    from tribu.listening.query.text import words
+
+    expected_words = words(tokenize(text))
+    assert _stream(text) == expected_words
+    scanned, marks, clean = _scan(text)
+    if not clean:  # the fast path: elisions still among the words
+        scanned = [word for word in scanned if word not in ELISIONS]
+    assert scanned == expected_words
+    assert list(marks) == [token for token in tokenize(text) if token[0] in "#@"]
+
+
+@FAST
+@given(st.lists(nodes, min_size=1, max_size=6), wide_texts, wide_texts)
+def test_the_matcher_agrees_on_typographic_text(trees, text, title):
+    queries = dict(enumerate(trees))
+    document = Document(text=text, title=title, author=title)
+    assert Matcher.build(queries).match(document) == expected(queries, document)
+
+
+def test_french_typography_takes_the_fast_path():
+    from tribu.listening.query.matcher import _scan
+
+    text = "L’École « Lumière » — enfin… 12\u202f€, #Œuvre d’été @jeanne.bsky.social"
+    scanned, marks, clean = _scan(text)
+    assert not clean  # the exact path would give clean (elision-free) tokens
+    assert [word for word in scanned if word not in ELISIONS] == words(tokenize(text))
+    assert marks == ["#oeuvre", "@jeanne.bsky.social"]
+    assert matches('"ecole lumiere"', doc(text))
+    assert matches("oeuvre NEAR/1 ete", doc(text))

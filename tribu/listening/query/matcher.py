@@ -364,7 +364,7 @@ class Matcher:
     def _compile(self, root):
         """Python source for the exact check, compiled once: `lambda K, W, C: ...` where K
         is the document's key set, W its wildcard ids and C the lazy position context."""
-        namespace = {}
+        namespace = {"phrase": _phrase, "near": _near}
         source = "lambda K, W, C: " + self._expr(root, namespace)
         return eval(compile(source, "<topic query>", "eval"), namespace)  # noqa: S307 - our own code
 
@@ -378,7 +378,7 @@ class Matcher:
         if isinstance(node, Phrase):
             prefix = _FIELD_PREFIX[node.field]
             present = " and ".join(repr(prefix + word) + " in K" for word in node.words)
-            return f"({present} and C.phrase({node.field!r}, {list(node.words)!r}))"
+            return f"({present} and phrase(C, {node.field!r}, {list(node.words)!r}))"
         if isinstance(node, Not):
             return f"not ({self._expr(node.child, namespace)})"
         if isinstance(node, And | Or):
@@ -391,7 +391,7 @@ class Matcher:
             field = _near_field(node)
             left = self._presence(node.left)
             right = self._presence(node.right)
-            return f"(({left}) and ({right}) and C.near({field!r}, {name}))"
+            return f"(({left}) and ({right}) and near(C, {field!r}, {name}))"
         raise TypeError(f"not a query node: {node!r}")
 
     def _presence(self, node):
@@ -441,17 +441,12 @@ class Matcher:
         """Sorted ids of the topics that `document` matches."""
         probes, title_words, text_scan, title_scan = _probes(document.text, document.title, _scan)
         # Author, source, site, language and network repeat across documents: their
-        # keys are computed once per distinct value.
+        # keys are computed once per distinct value (source, site, language and network
+        # together: few distinct combinations).
         if document.author:
             probes += _author_keys(document.author)
-        if document.source:
-            probes += _source_keys(document.source)
-        if document.url:
-            probes += _site_keys(_host(document.url))
-        if document.lang:
-            probes += _lang_keys(document.lang)
-        if document.network:
-            probes += _network_keys(document.network)
+        url = document.url
+        probes += _field_keys(document.source, url and _host(url), document.lang, document.network)
 
         # Most probes concern no topic: C-level set operations find the few that do.
         if not self._seen.issuperset(probes):
@@ -479,15 +474,10 @@ class Matcher:
         probes, title_words, text_scan, title_scan = _probes(
             document.text, document.title, _exact_scan
         )
-        for value, keys_of in (
-            (document.author, _author_keys),
-            (document.source, _source_keys),
-            (document.url and _host(document.url), _site_keys),
-            (document.lang, _lang_keys),
-            (document.network, _network_keys),
-        ):
-            if value:
-                probes += keys_of(value)
+        if document.author:
+            probes += _author_keys(document.author)
+        url = document.url
+        probes += _field_keys(document.source, url and _host(url), document.lang, document.network)
         self._learn(probes, self._seen, self._hot, None)
         keys = self._hot.intersection(probes)
         if title_words:
@@ -499,9 +489,8 @@ class Matcher:
 
     def _verify(self, document, keys, text_scan, title_scan):
         """The candidates of the document's hot keys, checked when the anchor is not enough."""
-        always = self._always
         found = set()
-        to_check = set(always) if always else None
+        to_check = set(self._always)
         wildcards = set()
         info = self._info
         for key in self._active.intersection(keys):
@@ -509,16 +498,15 @@ class Matcher:
             if exact:
                 found.update(exact)
             if checked:
-                if to_check is None:
-                    to_check = set(checked)
-                else:
-                    to_check.update(checked)
+                to_check.update(checked)
             if wids:
                 wildcards.update(wids)
         if to_check:
+            if found:
+                to_check -= found
             checks = self._checks
-            context = _Context(document, text_scan, title_scan)
-            for topic_id in to_check.difference(found) if found else to_check:
+            context = [document, text_scan, title_scan, None]  # see _stream_in
+            for topic_id in to_check:
                 if checks[topic_id](keys, wildcards, context):
                     found.add(topic_id)
         return sorted(found)
@@ -629,6 +617,18 @@ def _phrase_spans(stream, words):
         return spans
 
 
+def _has_phrase(stream, words):
+    first, rest, size = words[0], words[1:], len(words)
+    index = -1
+    try:
+        while True:
+            index = stream.index(first, index + 1)
+            if stream[index + 1 : index + size] == rest:
+                return True
+    except ValueError:
+        return False
+
+
 def _close_enough(left, right, distance, ordered):
     if left[1] < right[0]:
         return right[0] - left[1] - 1 <= distance
@@ -639,36 +639,44 @@ def _close_enough(left, right, distance, ordered):
     return True
 
 
-class _Context:
-    """One document's word streams, built on demand (only phrases and NEAR need them) from
-    the scans of its title and text that found its keys."""
+# The position context of a document, C in the compiled checks: [document, text scan,
+# title scan, word streams by field or None]. A plain list, as most documents need none
+# of it: the word streams are built on demand (only phrases and NEAR need them) from the
+# scans of its title and text that found its keys.
 
-    __slots__ = ("document", "text_scan", "title_scan", "_streams")
 
-    def __init__(self, document, text_scan, title_scan):
-        self.document = document
-        self.text_scan = text_scan
-        self.title_scan = title_scan
-        self._streams = {}
+def _stream_in(context, field):
+    streams = context[3]
+    if streams is None:
+        streams = context[3] = {}
+    stream = streams.get(field)
+    if stream is None:
+        if field == "text":
+            stream = [*_stream_in(context, "title"), *_GAP, *_stream_of(context[1])]
+        elif field == "title":
+            stream = _stream_of(context[2])
+        else:
+            value = getattr(context[0], field)
+            stream = _stream(value) if value else []
+        streams[field] = stream
+    return stream
 
-    def stream(self, field):
-        stream = self._streams.get(field)
-        if stream is None:
-            if field == "text":
-                stream = [*self.stream("title"), *_GAP, *_stream_of(self.text_scan)]
-            elif field == "title":
-                stream = _stream_of(self.title_scan)
-            else:
-                value = getattr(self.document, field)
-                stream = _stream(value) if value else []
-            self._streams[field] = stream
-        return stream
 
-    def phrase(self, field, words):
-        return bool(_phrase_spans(self.stream(field), words))
+def _phrase(context, field, words):
+    if field != "text" and field != "title":
+        return _has_phrase(_stream_in(context, field), words)
+    # First straight from the scans of the title and the text (no phrase spans the gap
+    # between them): a phrase found among the scanned words is in the stream, as no word
+    # of a phrase is an elision (a topic testing one goes through _match_exactly, whose
+    # scans are clean). Otherwise it may still be there once elisions are dropped
+    # ("Velorama l'Tisane"): the stream, built once for all the document's checks, says.
+    if _has_phrase(context[2][0], words) or (field == "text" and _has_phrase(context[1][0], words)):
+        return True
+    return _has_phrase(_stream_in(context, field), words)
 
-    def near(self, field, spans):
-        return bool(spans(self.stream(field)))
+
+def _near(context, field, spans):
+    return bool(spans(_stream_in(context, field)))
 
 
 @functools.lru_cache(maxsize=100_000)
@@ -698,6 +706,21 @@ def _host(url):
 @functools.lru_cache(maxsize=100_000)
 def _site_keys(host_or_url):
     return tuple("site:" + host for host in host_suffixes(host_or_url))
+
+
+@functools.lru_cache(maxsize=100_000)
+def _field_keys(source, host_or_url, lang, network):
+    """The keys of a document's source, site, language and network."""
+    keys = ()
+    if source:
+        keys += _source_keys(source)
+    if host_or_url:
+        keys += _site_keys(host_or_url)
+    if lang:
+        keys += _lang_keys(lang)
+    if network:
+        keys += _network_keys(network)
+    return keys
 
 
 @functools.lru_cache(maxsize=1_000)
@@ -743,7 +766,7 @@ def _leaf_keys(leaf):
 # by a space when its fold is only separators, which `tokenize` treats the same way.
 # Characters whose fold is not one Latin-1 character (ß, æ, ¼...) and any other text take
 # the exact path. The tokens of the scan, in order, are also the word streams of phrases
-# and NEAR (see _Context): a document is read once.
+# and NEAR (see _stream_in): a document is read once.
 
 _WORD_CHAR = re.compile(r"\w")
 
@@ -763,8 +786,11 @@ def _fold_table():
 
 _FOLD_TABLE = _fold_table()
 _SEPARATE_TABLE = bytes.maketrans(b"#@.-", b"    ")
+# Both at once, for text without hashtags and handles.
+_FOLD_SPLIT_TABLE = _FOLD_TABLE.translate(_SEPARATE_TABLE)
 # The hashtags and handles of `tokenize` (its second alternative), on folded bytes.
 _MARK_SPLIT = re.compile(rb"([#@]\w+(?:[.\-@]\w+)*)")
+_MARK_FIND = re.compile(rb"[#@]\w+(?:[.\-@]\w+)*")
 _ELISION_SET = frozenset(ELISIONS)
 _GAP = (GAP_TOKEN,) * gap_size()
 
@@ -785,10 +811,14 @@ def _wide_replacement(char):
     if unicodedata.combining(char) or any(unicodedata.combining(c) for c in folded):
         return None  # NFKD may reorder it with its neighbours: not character by character
     try:
-        if 0 not in folded.encode("latin-1").translate(_FOLD_TABLE):
-            return folded
+        encoded = folded.encode("latin-1")
     except UnicodeEncodeError:
         pass
+    else:
+        # The fast path folds the replacement again: each of its characters must stay
+        # itself or be a separator ("Ǿ" folds to "ø", which would become "o").
+        if all(_FOLD_TABLE[code] in (code, 32) for code in encoded):
+            return folded
     if not any(_WORD_CHAR.match(c) or c in "#@.-" for c in folded):
         return " "
     return None
@@ -820,23 +850,20 @@ codecs.register_error("tribu.listening.fold", _encode_wide)
 
 
 def _probes(text, title, scan):
-    """(probes, title words, text tokens, title tokens) of a document.
+    """(probes, title words, text scan, title scan) of a document.
 
-    Probes: the tokens of the title and the text (words, "#tag", "@name"), a hashtag's
-    word, the handle keys ("h:name"). Title words: the title's words, hashtags as their
-    word, handles as "@name". Tokens: a field's scan (tokens in order, marks), kept for
-    the word streams of phrases and NEAR."""
+    Probes: the words of the title and the text, hashtags ("#tag") and handles ("@name"),
+    and the handle keys ("h:name"). Title words: the title's word stream (a hashtag as
+    its word, a handle as "@name"). Scans: see `_scan`, kept for the word streams of
+    phrases and NEAR."""
     text_scan = scan(text) if text else _EMPTY_SCAN
-    tokens, marks = text_scan
+    tokens, marks, _clean = text_scan
     if title:
         title_scan = scan(title)
-        title_tokens, title_marks = title_scan
-        probes = [*tokens, *title_tokens]
+        title_words, title_marks, _clean = title_scan
+        probes = [*tokens, *title_words]
         if title_marks:
             marks = [*marks, *title_marks]
-            title_words = [token[1:] if token[0] == "#" else token for token in title_tokens]
-        else:
-            title_words = title_tokens
     else:
         title_scan = _EMPTY_SCAN
         probes = list(tokens)
@@ -844,7 +871,7 @@ def _probes(text, title, scan):
     if marks:
         for token in marks:
             if token[0] == "#":
-                probes.append(token[1:])
+                probes.append(token)
             else:
                 handle = token[1:]
                 probes.append("h:" + handle)
@@ -853,12 +880,13 @@ def _probes(text, title, scan):
     return probes, title_words, text_scan, title_scan
 
 
-_EMPTY_SCAN = ((), ())
+_EMPTY_SCAN = ([], [], True)  # never modified
 
 
 def _scan(text):
-    """(tokens, marks) of `text`: the tokens of `tokenize` in order, except that they may
-    include elisions, and the hashtags and handles among them."""
+    """(words, marks, clean) of `text`. Words: `words(tokenize(text))` (a hashtag as its
+    word, a handle as "@name"), except that they may include elisions unless `clean`.
+    Marks: the hashtags ("#tag") and handles ("@name") of `tokenize`."""
     try:
         encoded = text.encode("latin-1")
     except UnicodeEncodeError:
@@ -866,40 +894,58 @@ def _scan(text):
             encoded = text.encode("latin-1", "tribu.listening.fold")
         except UnicodeEncodeError:
             return _exact_scan(text)
-    folded = encoded.translate(_FOLD_TABLE)
-    if 0 in folded:
-        return _exact_scan(text)
-    if 35 in folded or 64 in folded:  # "#" or "@": words and marks, in their order
-        tokens = []
+    if 35 in encoded or 64 in encoded:  # "#" or "@" (no other character folds to them)
+        folded = encoded.translate(_FOLD_TABLE)
+        if 0 in folded:
+            return _exact_scan(text)
+        if 64 not in folded:
+            # Hashtags only: when none goes on with "." or "-", each is "#" and its word,
+            # and the word stream is that of the text with "#" as a separator.
+            marks = _MARK_FIND.findall(folded)
+            if not any(46 in mark or 45 in mark for mark in marks):
+                marks = [mark.decode("ascii") for mark in marks]
+                if _ELISION_SET.isdisjoint([mark[1:] for mark in marks]):
+                    return folded.translate(_SEPARATE_TABLE).decode("ascii").split(), marks, False
+                return _exact_scan(text)  # "#l": a word that `_stream_of` keeps
+        words = []
         marks = []
         for index, part in enumerate(_MARK_SPLIT.split(folded)):
             if index % 2:
                 mark = part.decode("ascii")
-                tokens.append(mark)
                 marks.append(mark)
+                if part[0] == 35:  # "#"
+                    word = mark[1:]
+                    if word in _ELISION_SET:
+                        return _exact_scan(text)  # "#l": a word that `_stream_of` keeps
+                    words.append(word)
+                else:
+                    words.append(mark)
             else:
-                tokens += part.translate(_SEPARATE_TABLE).decode("ascii").split()
-        return tokens, marks
-    return folded.translate(_SEPARATE_TABLE).decode("ascii").split(), ()
+                words += part.translate(_SEPARATE_TABLE).decode("ascii").split()
+        return words, marks, False
+    folded = encoded.translate(_FOLD_SPLIT_TABLE)
+    if 0 in folded:
+        return _exact_scan(text)
+    return folded.decode("ascii").split(), (), False
 
 
 def _exact_scan(text):
     tokens = tokenize(text)
     if not _MARKS.search(text):
-        return tokens, ()
-    return tokens, [token for token in tokens if token[0] in "#@"]
+        return tokens, (), True
+    return (
+        [token[1:] if token[0] == "#" else token for token in tokens],
+        [token for token in tokens if token[0] in "#@"],
+        True,
+    )
 
 
 def _stream_of(scan):
     """The word stream (`words(tokenize(text))`) of a field's scan."""
-    tokens, marks = scan
-    if marks:
-        return [
-            token[1:] if token[0] == "#" else token for token in tokens if token not in _ELISION_SET
-        ]
-    if _ELISION_SET.isdisjoint(tokens):
-        return tokens
-    return [token for token in tokens if token not in _ELISION_SET]
+    words, _marks, clean = scan
+    if clean or _ELISION_SET.isdisjoint(words):
+        return words
+    return [word for word in words if word not in _ELISION_SET]
 
 
 def _stream(text):
