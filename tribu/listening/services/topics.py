@@ -213,6 +213,12 @@ class Backtest:
         }
 
 
+# What a mention needs to become a query Document (ingest.document_for).
+DOCUMENT_FIELDS = ("id", "title", "text", "author_name", "author_handle", "url",
+                   "canonical_url", "lang", "network", "published_at", "sort_key",
+                   "source__name", "source__url")  # fmt: skip
+
+
 def backtest(workspace, query, days=30, *, limit=BACKTEST_LIMIT, now=None):
     """What `query` would have matched among the workspace's stored mentions of the last
     `days` days (at most the newest `limit` of them). Raises TopicError if invalid."""
@@ -227,21 +233,7 @@ def backtest(workspace, query, days=30, *, limit=BACKTEST_LIMIT, now=None):
     rows = (
         Mention.objects.filter(workspace=workspace, published_at__gte=since)
         .select_related("source")
-        .only(
-            "id",
-            "title",
-            "text",
-            "author_name",
-            "author_handle",
-            "url",
-            "canonical_url",
-            "lang",
-            "network",
-            "published_at",
-            "sort_key",
-            "source__name",
-            "source__url",
-        )  # fmt: skip
+        .only(*DOCUMENT_FIELDS)
         .order_by("-sort_key")
     )
     per_day = Counter()
@@ -283,22 +275,7 @@ def rematch(topic_id, version=None, *, batch=REMATCH_BATCH):
         chunk = (
             Mention.objects.filter(workspace_id=topic.workspace_id)
             .select_related("source")
-            .only(
-                "id",
-                "title",
-                "text",
-                "author_name",
-                "author_handle",
-                "url",
-                "canonical_url",
-                "lang",
-                "network",
-                "published_at",
-                "sort_key",
-                "workspace_id",
-                "source__name",
-                "source__url",
-            )  # fmt: skip
+            .only(*DOCUMENT_FIELDS, "workspace_id")
             .order_by("-sort_key")
         )
         if last_key is not None:
