@@ -251,7 +251,8 @@ class MentionOut(Schema):
     text: str
     published_at: datetime
     fetched_at: datetime
-    topics: list[TopicRef]
+    topics: list[int]  # ids of the matched topics, in name order
+    topic_details: list[TopicRef]
     source: str | None
     source_id: int | None
     network: str
@@ -411,7 +412,8 @@ def mention_out(mention, mention_topics):
         "text": mention.text,
         "published_at": mention.published_at,
         "fetched_at": mention.fetched_at,
-        "topics": mention_topics.get(mention.pk, []),
+        "topics": [topic["id"] for topic in mention_topics.get(mention.pk, [])],
+        "topic_details": mention_topics.get(mention.pk, []),
         "source": mention.source.name if mention.source_id else None,
         "source_id": mention.source_id,
         "network": mention.network,

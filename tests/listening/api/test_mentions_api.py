@@ -71,7 +71,8 @@ def test_the_stream_is_newest_first_with_topics_and_source(viewer, stream):
     ]
     compared = body["items"][2]
     assert {"id", "url", "title", "text", "published_at", "topics", "source"} <= set(compared)
-    assert [topic["name"] for topic in compared["topics"]] == ["Concurrent", "Marque"]
+    assert [topic["name"] for topic in compared["topic_details"]] == ["Concurrent", "Marque"]
+    assert compared["topics"] == [topic["id"] for topic in compared["topic_details"]]
     assert (compared["source"], compared["network"], compared["author"]) == (
         "blog.example",
         "mastodon",
