@@ -131,9 +131,10 @@ def test_managing_sources(page, live_server, lumiere, httpserver):
     add.get_by_role("button", name="Add").click()
     offered = page.get_by_role("group", name="This site offers several feeds.")
     expect(offered.get_by_role("radio")).to_have_count(2)
-    # Offered by address: the titles of the page's <link> tags are not kept by discovery.
-    expect(offered.get_by_label(httpserver.url_for("/articles.xml"))).to_be_checked()
-    offered.get_by_label(httpserver.url_for("/comments.xml")).check()
+    # Offered by the titles of the page's <link> tags, with their addresses beside them.
+    expect(offered.get_by_label("Articles")).to_be_checked()
+    expect(offered).to_contain_text(httpserver.url_for("/comments.xml"))
+    offered.get_by_label("Commentaires").check()
     page.get_by_role("button", name="Follow this feed").click()
     expect(page.get_by_text("added. Its first poll happens within a few minutes.")).to_be_visible()
     assert Source.objects.filter(url=httpserver.url_for("/comments.xml")).exists()
@@ -197,8 +198,8 @@ def test_managing_sources(page, live_server, lumiere, httpserver):
     }
 
     # Deleting goes through a confirmation page.
-    source_row(page, "Journal Un").get_by_role("button", name="Delete").click()
-    page.wait_for_url(re.compile(r"/sources/\d+/delete/"))  # a GET form: "?" may follow
+    source_row(page, "Journal Un").get_by_role("link", name="Delete").click()
+    page.wait_for_url(re.compile(r"/sources/\d+/delete/$"))
     expect(page.locator("h1")).to_have_text("Delete “Journal Un”?")
     page.get_by_role("button", name="Delete the source").click()
     expect(

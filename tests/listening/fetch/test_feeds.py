@@ -344,6 +344,10 @@ def test_discover_finds_announced_feeds():
         "https://site.example/atom",
         "https://site.example/feed.json",
     ]
+    assert discover(page, "https://site.example/", with_titles=True)[:2] == [
+        ("https://site.example/blog/feed.xml", "RSS"),
+        ("https://site.example/atom", ""),
+    ]
     assert discover(b"", "https://site.example/") == []
     assert discover(b"not html at all \x00", "https://site.example/") == []
 

@@ -1072,9 +1072,9 @@ FEED_TYPES = {
 }
 
 
-def discover(html_bytes, base_url):
+def discover(html_bytes, base_url, *, with_titles=False):
     """Feed URLs announced by an HTML page (<link rel="alternate" type="…rss+xml">),
-    absolute, in page order, without duplicates."""
+    absolute, in page order, without duplicates; (url, title) pairs with `with_titles`."""
     if not html_bytes or not html_bytes.strip():
         return []
     try:
@@ -1088,6 +1088,7 @@ def discover(html_bytes, base_url):
             base = urljoin(base_url, href.strip())
             break
     found = []
+    titles = {}
     for element in document.iter("link"):
         rel = (element.get("rel") or "").lower().split()
         kind = (element.get("type") or "").lower().split(";")[0].strip()
@@ -1101,6 +1102,9 @@ def discover(html_bytes, base_url):
                 continue
             if url.startswith(("http://", "https://")) and url not in found:
                 found.append(url)
+                titles[url] = " ".join((element.get("title") or "").split())
+    if with_titles:
+        return [(url, titles[url]) for url in found]
     return found
 
 

@@ -410,7 +410,10 @@ def discover_feeds(site_url):
         parsed = feeds.parse_feed(result.body, url=result.url, content_type=content_type)
         if parsed.format:
             return [Discovered(result.url, parsed.title)]
-    return [Discovered(url) for url in feeds.discover(result.body, result.url)]
+    return [
+        Discovered(url, title)
+        for url, title in feeds.discover(result.body, result.url, with_titles=True)
+    ]
 
 
 # OPML ----------------------------------------------------------------------------------------
