@@ -41,6 +41,8 @@ ROUTED = {
     "rotate-keys": ("rotate_keys", "re-encrypt stored secrets with the newest encryption key"),
     "token": ("token", "API tokens: token create --user EMAIL --workspace SLUG [--role ROLE]"),
     "listen": ("listen", "listening sources: listen poll [--source ID] [--once]"),
+    "nlp": ("nlp", "language and sentiment of texts read on stdin: nlp sentiment | nlp lang"),
+    "alerts": ("alerts", "spike alerts: alerts backtest --csv FILE [--sensitivity S]"),
     "query": ("query", 'topic queries: query check "QUERY" | query match --queries Q --docs D'),
 }
 

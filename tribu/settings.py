@@ -27,6 +27,8 @@ INSTALLED_APPS = [
     "tribu.core",
     "tribu.api",
     "tribu.listening",
+    "tribu.nlp",
+    "tribu.insights",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
