@@ -1,0 +1,160 @@
+import math
+import random
+
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from tribu.insights.spikes import (
+    SENSITIVITIES,
+    SpikeDetector,
+    detect,
+    nb_log_likelihood_ratio,
+    threshold_for,
+)
+
+STEPS_PER_DAY = 288  # 5-minute steps
+
+
+def seasonal_series(days, peak, seed, dispersion=0.1):
+    """Counts per 5 minutes with a daily cycle and gamma-Poisson (negative binomial) noise."""
+    rng = random.Random(seed)
+    counts = []
+    for step in range(days * STEPS_PER_DAY):
+        hour = (step // 12) % 24
+        mean = peak * (0.6 + 0.4 * math.sin(hour / 24 * 2 * math.pi))
+        rate = rng.gammavariate(1 / dispersion, mean * dispersion) if mean > 0 else 0
+        counts.append(poisson(rng, rate))
+    return counts
+
+
+def poisson(rng, rate):
+    # Knuth for small rates, normal approximation for large ones: good enough for tests.
+    if rate > 50:
+        return max(0, round(rng.gauss(rate, math.sqrt(rate))))
+    limit, product, count = math.exp(-rate), rng.random(), 0
+    while product > limit:
+        product *= rng.random()
+        count += 1
+    return count
+
+
+def alert_steps(counts, **options):
+    return [step for step, fired in enumerate(detect(counts, **options)) if fired]
+
+
+def test_a_large_spike_on_a_large_brand_is_caught_once_and_quickly():
+    counts = seasonal_series(days=4, peak=200, seed=1)
+    start = 3 * STEPS_PER_DAY + 100
+    for step in range(start, start + 12):
+        counts[step] *= 8
+    assert alert_steps(counts) and all(start <= s < start + 12 for s in alert_steps(counts))
+    assert len(alert_steps(counts)) == 1
+
+
+def test_a_burst_on_a_small_brand_is_caught():
+    rng = random.Random(2)
+    counts = [1 if rng.random() < 3 / STEPS_PER_DAY else 0 for _ in range(5 * STEPS_PER_DAY)]
+    start = 4 * STEPS_PER_DAY
+    for step in range(start, start + 12):
+        counts[step] = 8  # about 100 mentions in an hour against 3 a day
+    steps = alert_steps(counts)
+    assert steps and start <= steps[0] < start + 12
+
+
+@pytest.mark.parametrize("peak", [0.01, 0.3, 5, 80, 2000])
+@pytest.mark.parametrize("sensitivity", SENSITIVITIES)
+def test_noisy_series_without_an_incident_raise_no_alert(peak, sensitivity):
+    counts = seasonal_series(days=6, peak=peak, seed=int(peak * 100) + 7)
+    assert alert_steps(counts, sensitivity=sensitivity) == []
+
+
+def test_a_flat_series_raises_no_alert():
+    assert alert_steps([5] * (4 * STEPS_PER_DAY), sensitivity="high") == []
+    assert alert_steps([0] * (4 * STEPS_PER_DAY), sensitivity="high") == []
+
+
+def test_a_few_mentions_never_alert_below_the_floor():
+    counts = [0] * (3 * STEPS_PER_DAY)
+    counts[2 * STEPS_PER_DAY + 5] = 9  # hugely unlikely against ~0, but only 9 mentions
+    assert alert_steps(counts, sensitivity="high") == []
+    counts[2 * STEPS_PER_DAY + 6] = 30
+    assert alert_steps(counts, sensitivity="high") == [2 * STEPS_PER_DAY + 6]
+
+
+def test_nothing_fires_during_the_first_day():
+    counts = [0] * 100 + [500] * 20
+    assert alert_steps(counts, sensitivity="high") == []
+
+
+def test_refractory_period_silences_a_second_burst_until_it_ends():
+    counts = [2] * (3 * STEPS_PER_DAY)
+    first = 2 * STEPS_PER_DAY
+    for step in range(first, first + 6):
+        counts[step] = 300
+    second = first + 3 * 12  # three hours later: inside the 6-hour refractory period
+    for step in range(second, second + 6):
+        counts[step] = 3000
+    assert alert_steps(counts, sensitivity="high") == [first]
+    shortened = alert_steps(counts, sensitivity="high", refractory_hours=1)
+    assert shortened[0] == first and len(shortened) == 2 and second <= shortened[1] < second + 6
+
+
+def test_high_sensitivity_fires_at_least_as_often_as_low():
+    counts = seasonal_series(days=6, peak=20, seed=3)
+    for day, factor in [(2, 2.5), (3, 4), (4, 6), (5, 10)]:
+        for step in range(day * STEPS_PER_DAY + 150, day * STEPS_PER_DAY + 170):
+            counts[step] = int(counts[step] * factor)
+    low, normal, high = (len(alert_steps(counts, sensitivity=s)) for s in SENSITIVITIES)
+    assert low <= normal <= high
+    assert high > low
+
+
+@settings(max_examples=25, deadline=None)
+@given(
+    prefix=st.lists(st.integers(0, 400), min_size=1, max_size=400),
+    future=st.lists(st.integers(0, 5000), max_size=50),
+    sensitivity=st.sampled_from(SENSITIVITIES),
+)
+def test_no_look_ahead_future_values_never_change_past_decisions(prefix, future, sensitivity):
+    # Short warm-up and record window so the small examples reach the alerting logic.
+    options = {"sensitivity": sensitivity, "warmup_hours": 1, "record_days": 1}
+    alone = detect(prefix, **options)
+    extended = detect(prefix + future, **options)
+    assert extended[: len(prefix)] == alone
+
+
+def test_no_look_ahead_on_a_realistic_series():
+    counts = seasonal_series(days=3, peak=30, seed=4)
+    counts[2 * STEPS_PER_DAY + 10] = 5000
+    decisions = detect(counts, sensitivity="high")
+    for cut in (2 * STEPS_PER_DAY, 2 * STEPS_PER_DAY + 10, 2 * STEPS_PER_DAY + 11):
+        changed = counts[:cut] + [0] * (len(counts) - cut)
+        assert detect(changed, sensitivity="high")[:cut] == decisions[:cut]
+
+
+def test_slots_given_explicitly_match_the_implicit_hour_of_day():
+    counts = seasonal_series(days=3, peak=10, seed=5)
+    slots = [(step // 12) % 24 for step in range(len(counts))]
+    assert detect(counts, slots=slots) == detect(counts)
+
+
+def test_expectation_follows_the_hour_of_day():
+    detector = SpikeDetector()
+    for step in range(2 * STEPS_PER_DAY):
+        detector.update(50 if (step // 12) % 24 == 12 else 5)
+    assert detector.expectation(12)[0] == pytest.approx(50)
+    assert detector.expectation(3)[0] == pytest.approx(5)
+
+
+def test_the_likelihood_ratio_grows_with_the_count_and_shrinks_with_dispersion():
+    assert nb_log_likelihood_ratio(0, 10, 0.1, 3) < 0 < nb_log_likelihood_ratio(40, 10, 0.1, 3)
+    assert nb_log_likelihood_ratio(40, 10, 1.0, 3) < nb_log_likelihood_ratio(40, 10, 0.1, 3)
+
+
+def test_sensitivity_names_and_numbers():
+    assert threshold_for("low") > threshold_for("normal") > threshold_for("high")
+    assert threshold_for("12.5") == 12.5
+    for bad in ("extreme", "0", "-3", "nan", "inf", None):
+        with pytest.raises(ValueError):
+            threshold_for(bad)
