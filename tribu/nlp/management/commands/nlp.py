@@ -1,0 +1,52 @@
+"""`tribu nlp sentiment|lang`: one JSON line per stdin line, in order."""
+
+import json
+import sys
+
+from django.core.management.base import BaseCommand, CommandError
+from django.utils.translation import gettext as _
+
+from tribu.nlp import language, sentiment
+
+
+class Command(BaseCommand):
+    stealth_options = ("stdin",)  # tests pass a file-like object instead of sys.stdin
+    help = "Language and sentiment of texts read on stdin, one per line; writes JSON lines."
+
+    def add_arguments(self, parser):
+        actions = parser.add_subparsers(dest="action", required=True)
+        analyse = actions.add_parser(
+            "sentiment", help="sentiment of each line: {label, score, lang}"
+        )
+        analyse.add_argument("--lang", choices=["auto", "fr", "en"], default="auto")
+        analyse.add_argument("--tier", choices=["fast", "accurate"], default="fast")
+        actions.add_parser("lang", help="language of each line: {lang, confidence}")
+
+    def handle(self, *args, action, **options):
+        if action == "sentiment" and options["tier"] == "accurate":
+            # Never fall back silently: the stored label says which tier produced it.
+            raise CommandError(
+                _(
+                    "The accurate sentiment tier is not installed. Use --tier fast, or install "
+                    "the accurate tier's model and try again."
+                ),
+                returncode=2,
+            )
+        stdin = options.get("stdin") or sys.stdin
+        for line in stdin:
+            text = line.rstrip("\r\n")
+            if action == "lang":
+                lang, confidence = language.detect(text)
+                result = {"lang": lang, "confidence": confidence}
+            else:
+                result = self.sentiment(text, options["lang"])
+            self.stdout.write(json.dumps(result, ensure_ascii=False))
+            self.stdout.flush()
+
+    def sentiment(self, text, lang):
+        if not text.strip():
+            return {"label": sentiment.UNKNOWN, "score": 0.0, "lang": language.UNDETERMINED}
+        if lang == "auto":
+            lang, _confidence = language.detect(text)
+        found = sentiment.analyse(text, lang)
+        return {"label": found.label, "score": found.score, "lang": found.lang}
