@@ -92,12 +92,64 @@ def test_refractory_period_silences_a_second_burst_until_it_ends():
     first = 2 * STEPS_PER_DAY
     for step in range(first, first + 6):
         counts[step] = 300
-    second = first + 3 * 12  # three hours later: inside the 6-hour refractory period
+    second = first + 3 * 12  # three hours later: inside the (24-hour) refractory period
     for step in range(second, second + 6):
         counts[step] = 3000
     assert alert_steps(counts, sensitivity="high") == [first]
     shortened = alert_steps(counts, sensitivity="high", refractory_hours=1)
     assert shortened[0] == first and len(shortened) == 2 and second <= shortened[1] < second + 6
+
+
+def incident(counts, start, hours, volume_per_step):
+    for step in range(start, start + hours * 12):
+        counts[step] = volume_per_step
+
+
+def test_a_second_incident_in_the_same_week_is_not_masked_by_a_bigger_first_one():
+    counts = seasonal_series(days=7, peak=20, seed=8)
+    first = 2 * STEPS_PER_DAY + 150
+    incident(counts, first, hours=1, volume_per_step=400)  # 4,800 in an hour
+    second = 6 * STEPS_PER_DAY + 150
+    incident(counts, second, hours=1, volume_per_step=250)  # 3,000: smaller, four days later
+    steps = alert_steps(counts)
+    assert any(first <= s < first + 24 for s in steps)
+    assert any(second <= s < second + 24 for s in steps)
+    # Against the single busiest hour of the week (the former rule) the second one is hidden.
+    masked = alert_steps(counts, record_quantile=1.0, record_ratio=1.0)
+    assert not any(second <= s < second + 24 for s in masked)
+
+
+def test_a_burst_that_recurs_every_day_is_routine_and_never_alerts():
+    counts = seasonal_series(days=6, peak=20, seed=9)
+    for day in range(6):
+        incident(counts, day * STEPS_PER_DAY + 200, hours=1, volume_per_step=100)
+    assert alert_steps(counts, sensitivity="high") == []
+
+
+def test_a_burst_must_beat_the_typical_busy_hour_by_the_record_ratio():
+    counts = [2] * (3 * STEPS_PER_DAY)
+    first = STEPS_PER_DAY + 100
+    incident(counts, first, hours=3, volume_per_step=40)  # 480 an hour for 3 hours
+    second = 2 * STEPS_PER_DAY + 200  # after the 24-hour refractory period
+    incident(counts, second, hours=1, volume_per_step=45)  # 540 an hour: 1.125 x the record
+    steps = alert_steps(counts, sensitivity="high")
+    assert len(steps) == 1 and first <= steps[0] < first + 12
+    steps = alert_steps(counts, sensitivity="high", record_ratio=1.0)
+    assert len(steps) == 2 and second <= steps[1] < second + 12
+
+
+def test_the_reference_hour_is_a_high_percentile_of_the_weeks_hourly_volumes():
+    detector = SpikeDetector()
+    assert detector.reference_hour() == 0
+    for step in range(STEPS_PER_DAY):
+        detector.update(50 if step == 100 else 1)
+    # One isolated busy step: it sits in 12 one-hour windows out of 288, about 4 % of them.
+    assert detector.reference_hour() == 61
+    assert SpikeDetector(record_quantile=0.9).reference_hour() == 0
+    median = SpikeDetector(record_quantile=0.5)
+    for step in range(STEPS_PER_DAY):
+        median.update(50 if step == 100 else 1)
+    assert median.reference_hour() == 12
 
 
 def test_high_sensitivity_fires_at_least_as_often_as_low():

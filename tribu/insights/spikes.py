@@ -20,11 +20,16 @@ The model, for one count series sampled at a fixed step (e.g. mentions per 5 min
   step, does. The threshold is the sensitivity.
 - Floor: an alert also needs at least `min_count` events in the last hour, whatever the
   statistics say (3 mentions against 0.1 expected is not a bad buzz).
-- Record: an alert also needs the last hour's volume to beat the busiest hour of the previous
-  week (`record_ratio`, `record_days`): on real mention series, most statistically significant
-  bursts are routine (daily news, a product launch); a bad buzz is what stands out from the week.
-- Refractory: after an alert the detector stays silent for `refractory_hours` and restarts its
-  evidence from zero, so one incident gives one alert.
+- Record: an alert also needs the last hour's volume to beat `record_ratio` (1.25) times a
+  typical busy hour of the previous week: the `record_quantile` (99th percentile) of the
+  one-hour volumes seen over `record_days` (7). On real mention series, most statistically
+  significant bursts are routine (daily news, a product launch); a bad buzz is what stands out
+  from the week. A high percentile rather than the single busiest hour, so one earlier incident
+  (a peak of an hour or two) does not mask a second one later that week; the 25 % margin keeps
+  the routine daily peaks, which the percentile no longer fully covers, from alerting.
+- Refractory: after an alert the detector stays silent for `refractory_hours` (24: a bad buzz
+  on social media typically runs for a day, and the team already has the open alert) and
+  restarts its evidence from zero, so one incident gives one alert.
 
 Decisions use only the current step and earlier ones: `update()` decides, then learns.
 """
@@ -62,10 +67,12 @@ class SpikeSettings:
     min_dispersion: float = 0.05
     min_expected: float = 0.05  # per step: keeps log-ratios finite on silent series
     min_count: int = 10  # events in the last hour needed for an alert
-    refractory_hours: float = 6.0
-    # An alert needs the last hour's volume to exceed `record_ratio` times the busiest hour of
-    # the previous `record_days` days (0 disables): a bad buzz stands out from the week.
-    record_ratio: float = 1.0
+    refractory_hours: float = 24.0
+    # An alert needs the last hour's volume to exceed `record_ratio` times the `record_quantile`
+    # of the one-hour volumes of the previous `record_days` days (ratio 0 disables; quantile 1.0
+    # is the busiest hour): a bad buzz stands out from the week.
+    record_ratio: float = 1.25
+    record_quantile: float = 0.99
     record_days: int = 7
     warmup_hours: float = 24.0  # no alert before this much history
     threshold: float = SENSITIVITY_THRESHOLDS["normal"]
@@ -111,9 +118,8 @@ class SpikeDetector:
         self._evidence = 0.0
         self._step = 0
         self._warmup_steps = round(s.warmup_hours * s.steps_per_hour)
-        # Sliding maximum of the hourly volume over record_days: (step, volume), decreasing.
-        self._hourly_max = deque()
-        self._record_span = s.record_days * 24 * s.steps_per_hour
+        # One-hour volume at each step of the last record_days days (a sliding window).
+        self._hour_volumes = deque(maxlen=s.record_days * 24 * s.steps_per_hour)
 
     def expectation(self, slot):
         """(expected count per step, NB dispersion) for a slot, from history only."""
@@ -146,7 +152,8 @@ class SpikeDetector:
                 self._evidence >= s.threshold
                 and hour_volume >= s.min_count
                 and self._step > self._warmup_steps
-                and hour_volume > s.record_ratio * self.busiest_hour()
+                # Last, because it sorts a week of values: only evaluated for candidate alerts.
+                and hour_volume > s.record_ratio * self.reference_hour()
             ):
                 alert = True
                 self._evidence = 0.0
@@ -154,17 +161,17 @@ class SpikeDetector:
         self._learn(count, slot)
         return alert
 
-    def busiest_hour(self):
-        """Largest one-hour volume within the record window before this step."""
-        return self._hourly_max[0][1] if self._hourly_max else 0
+    def reference_hour(self):
+        """A typical busy hour before this step: the `record_quantile` of the one-hour volumes
+        over the record window (0 when there is no history yet)."""
+        if not self._hour_volumes:
+            return 0
+        ordered = sorted(self._hour_volumes)
+        index = min(len(ordered) - 1, int(self.settings.record_quantile * len(ordered)))
+        return ordered[index]
 
     def _learn(self, count, slot):
-        hour_volume = sum(self._last_hour)
-        while self._hourly_max and self._hourly_max[-1][1] <= hour_volume:
-            self._hourly_max.pop()
-        self._hourly_max.append((self._step, hour_volume))
-        while self._hourly_max[0][0] <= self._step - self._record_span:
-            self._hourly_max.popleft()
+        self._hour_volumes.append(sum(self._last_hour))
         history = self._slot_history.get(slot)
         if history is None:
             history = self._slot_history[slot] = deque(maxlen=self._per_slot)
