@@ -33,7 +33,12 @@ def check_the_stream(workspace):
     assert 2000 <= mentions.count() <= 6000
     oldest = mentions.order_by("published_at").first().published_at
     assert timezone.now() - oldest > timedelta(days=55)
-    assert set(mentions.values_list("lang", flat=True).distinct()) == {"fr", "en"}
+    # Detected at ingestion: a few English posts full of French brand names read as
+    # French or undetermined (12 of ~3,250 with this seed).
+    langs = set(mentions.values_list("lang", flat=True).distinct())
+    assert {"fr", "en"} <= langs <= {"fr", "en", "und"}
+    assert mentions.exclude(lang__in=("fr", "en")).count() < mentions.count() / 100
+    assert not mentions.filter(sentiment="").exists()
     networks = set(mentions.values_list("network", flat=True).distinct())
     assert {"web", "mastodon", "bluesky", "reddit", "hackernews"} <= networks
     # Syndicated copies are grouped: "also seen in N places".

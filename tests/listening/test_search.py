@@ -115,7 +115,8 @@ def test_language_chooses_the_stemmer(workspace):
     assert "cheval" in search.stems_for("", "chevaux", "fr").split()
     assert "cheval" in search.stems_for("", "chevaux", "").split()  # both when unknown
     assert "cheval" not in search.stems_for("", "chevaux", "en").split()
-    assert mention.lang == ""
+    assert mention.lang == "en"  # detected at ingestion, before the row is indexed
+    assert list(stream(workspace, StreamFilters(q="run"))) == [mention]
 
 
 def test_parse_reduces_input_to_quoted_words():

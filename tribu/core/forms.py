@@ -9,7 +9,7 @@ from django.utils.translation import gettext_lazy as _
 from PIL import Image
 
 from tribu.accounts.models import User
-from tribu.core.models import Workspace, timezone_choices
+from tribu.core.models import MENTION_LANGUAGES, Workspace, timezone_choices
 from tribu.core.roles import Role
 from tribu.core.services.workspaces import WorkspaceError, validate_slug
 
@@ -157,6 +157,19 @@ def validate_logo(upload):
     return LOGO_FORMATS[image_format]
 
 
+def mention_language_choices():
+    names = {
+        "fr": _("French"),
+        "en": _("English"),
+        "de": _("German"),
+        "es": _("Spanish"),
+        "it": _("Italian"),
+        "pt": _("Portuguese"),
+        "nl": _("Dutch"),
+    }
+    return [(code, names[code]) for code in MENTION_LANGUAGES]
+
+
 class WorkspaceSettingsForm(forms.ModelForm):
     # A plain FileField: Django's ImageField would accept GIF, BMP… and would refuse SVG
     # with a vague message; validate_logo explains what is wrong.
@@ -167,14 +180,31 @@ class WorkspaceSettingsForm(forms.ModelForm):
         help_text=_("PNG, JPEG or WebP, up to 1 MB."),
     )
     timezone = forms.ChoiceField(label=_("Time zone"))
+    mention_languages = forms.MultipleChoiceField(
+        label=_("Languages of mentions"),
+        required=False,
+        widget=forms.CheckboxSelectMultiple,
+        help_text=_(
+            "The languages mentions are recognised in; a mention in none of them is marked "
+            "undetermined. Fewer languages make detection faster and more accurate. None "
+            "ticked means all of them."
+        ),
+    )
 
     class Meta:
         model = Workspace
-        fields = ["name", "timezone", "language", "logo", "audit_digest"]
+        fields = ["name", "timezone", "language", "mention_languages", "logo", "audit_digest"]
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = timezone_choices()
+        self.fields["mention_languages"].choices = mention_language_choices()
+        if not self.is_bound:
+            self.initial["mention_languages"] = list(self.instance.mention_language_codes)
+
+    def clean_mention_languages(self):
+        chosen = self.cleaned_data.get("mention_languages") or MENTION_LANGUAGES
+        return ",".join(code for code in MENTION_LANGUAGES if code in chosen)
 
     def clean_logo(self):
         logo = self.cleaned_data.get("logo")

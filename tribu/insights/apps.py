@@ -6,3 +6,10 @@ class InsightsConfig(AppConfig):
     name = "tribu.insights"
     label = "insights"
     verbose_name = _("Insights")
+
+    def ready(self):
+        from tribu.core import tick
+        from tribu.insights.services.aggregates import prune_terms
+
+        if prune_terms not in tick.HOUSEKEEPING:
+            tick.HOUSEKEEPING.append(prune_terms)

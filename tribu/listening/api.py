@@ -260,6 +260,9 @@ class MentionOut(Schema):
     author_handle: str
     author_url: str
     lang: str
+    # negative | neutral | positive | unknown; "" when not analysed (stored before analysis)
+    sentiment: str
+    sentiment_score: float | None
     read: bool
     starred: bool
     hidden: bool
@@ -421,6 +424,8 @@ def mention_out(mention, mention_topics):
         "author_handle": mention.author_handle,
         "author_url": mention.author_url,
         "lang": mention.lang,
+        "sentiment": mention.sentiment,
+        "sentiment_score": mention.sentiment_score,
         "read": mention.read,
         "starred": mention.starred,
         "hidden": mention.hidden,

@@ -118,6 +118,54 @@ class Topic(models.Model):
         return self.rematched_version < self.version
 
 
+class Author(models.Model):
+    """Someone who wrote mentions in a workspace, identified per network by handle (or, for
+    web pages without one, by site and name). Kept up to date at ingestion; the watch list
+    is a flag here."""
+
+    workspace = models.ForeignKey(
+        Workspace, on_delete=models.CASCADE, related_name="authors", db_index=False
+    )
+    network = models.CharField(_("network"), max_length=16)
+    # Lower-cased handle, or "site/name" for web authors: the identity on that network.
+    key = models.CharField(max_length=255)
+    name = models.CharField(_("name"), max_length=255, blank=True)
+    handle = models.CharField(max_length=255, blank=True)
+    url = models.TextField(blank=True)
+    followers = models.PositiveBigIntegerField(null=True, blank=True)
+    mentions_count = models.PositiveIntegerField(default=0)
+    first_seen_at = models.DateTimeField(default=now)
+    last_seen_at = models.DateTimeField(default=now)
+    watched = models.BooleanField(_("watched"), default=False)
+    watched_at = models.DateTimeField(null=True, blank=True)
+    note = models.TextField(_("note"), blank=True)
+
+    class Meta:
+        ordering = ["name", "id"]
+        verbose_name = _("author")
+        verbose_name_plural = _("authors")
+        constraints = [
+            models.UniqueConstraint(
+                fields=["workspace", "network", "key"], name="unique_author_key"
+            )
+        ]
+        indexes = [
+            models.Index(
+                fields=["workspace", "name"], name="author_ws_watched", condition=Q(watched=True)
+            ),
+        ]
+
+    def __str__(self):
+        return self.name or self.handle or self.key
+
+
+class Sentiment(models.TextChoices):
+    NEGATIVE = "negative", _("Negative")
+    NEUTRAL = "neutral", _("Neutral")
+    POSITIVE = "positive", _("Positive")
+    UNKNOWN = "unknown", _("Unknown")
+
+
 class Mention(models.Model):
     """One item found by a source, stored once per workspace however often it is seen."""
 
@@ -148,6 +196,23 @@ class Mention(models.Model):
     published_at = models.DateTimeField(_("published"))
     fetched_at = models.DateTimeField(default=now)
     lang = models.CharField(_("language"), max_length=8, blank=True, default="")
+    # Set at ingestion (services/ingest.py, tribu.nlp): lang is "und" when the detector is
+    # unsure; sentiment is "" for mentions stored before analysis existed, "unknown" for
+    # languages without a sentiment model, and names the tier that produced it.
+    lang_confidence = models.FloatField(null=True, blank=True)
+    sentiment = models.CharField(
+        _("sentiment"), max_length=8, blank=True, default="", choices=Sentiment.choices
+    )
+    sentiment_score = models.FloatField(_("sentiment score"), null=True, blank=True)
+    sentiment_tier = models.CharField(max_length=8, blank=True, default="")  # fast|accurate|human
+    author = models.ForeignKey(
+        Author,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="mentions",
+        db_index=False,
+    )
     engagement = models.JSONField(default=dict, blank=True)
     raw = models.JSONField(default=dict, blank=True)
     read = models.BooleanField(default=False)
@@ -175,8 +240,16 @@ class Mention(models.Model):
         indexes = [
             models.Index(fields=["workspace", "-sort_key"], name="mention_ws_time"),
             models.Index(fields=["source", "-sort_key"], name="mention_source_time"),
+            models.Index(
+                fields=["author", "-sort_key"],
+                name="mention_author_time",
+                condition=Q(author__isnull=False),
+            ),
             models.Index(fields=["workspace", "network", "-sort_key"], name="mention_ws_net"),
             models.Index(fields=["workspace", "lang", "-sort_key"], name="mention_ws_lang"),
+            models.Index(
+                fields=["workspace", "sentiment", "-sort_key"], name="mention_ws_sentiment"
+            ),
             models.Index(
                 fields=["workspace", "-sort_key"],
                 name="mention_ws_starred",

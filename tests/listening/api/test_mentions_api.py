@@ -73,6 +73,9 @@ def test_the_stream_is_newest_first_with_topics_and_source(viewer, stream):
     assert {"id", "url", "title", "text", "published_at", "topics", "source"} <= set(compared)
     assert [topic["name"] for topic in compared["topic_details"]] == ["Concurrent", "Marque"]
     assert compared["topics"] == [topic["id"] for topic in compared["topic_details"]]
+    mention = Mention.objects.get(pk=compared["id"])
+    assert compared["sentiment"] == mention.sentiment != ""
+    assert compared["sentiment_score"] == mention.sentiment_score
     assert (compared["source"], compared["network"], compared["author"]) == (
         "blog.example",
         "mastodon",

@@ -46,7 +46,7 @@ def test_new_items_are_stored_with_their_fields(source):
     assert mention.canonical_url == "https://blog.example/post-1"
     assert mention.title == "Article numéro 1"
     assert mention.published_at == T0 + timedelta(minutes=1)
-    assert mention.lang == ""
+    assert mention.lang == "fr"
     assert report.mention_ids == [mention.pk]
 
 
@@ -171,8 +171,12 @@ def test_no_query_runs_per_item(source):
     with CaptureQueriesContext(connection) as queries:
         ingest(source, [item(n) for n in range(200)])
     # Lookups, sort keys, the bulk inserts (chunked by the driver's parameter limit), the
-    # topics version; the SQLite index rows go in one executemany.
-    assert len(queries.captured_queries) < 20
+    # topics version, the authors' upsert and ids, one upsert per aggregate table; the
+    # SQLite index rows go in one executemany.
+    assert len(queries.captured_queries) < 30
+    with CaptureQueriesContext(connection) as queries:
+        ingest(source, [item(n) for n in range(200, 600)])
+    assert len(queries.captured_queries) < 30
 
 
 def test_large_inputs_are_split_in_batches(source, monkeypatch):
@@ -191,6 +195,55 @@ def test_new_mentions_are_searchable_at_once(workspace, source):
     ingest(source, [item(1, text="Les chevaux de la Camargue galopent librement ici")])
     found = mentions.stream(workspace, mentions.StreamFilters(q="cheval"))
     assert [m.title for m in found] == ["Article numéro 1"]
+
+
+# Language and sentiment ------------------------------------------------------------------
+
+
+def test_language_and_fast_sentiment_are_stored_for_french_and_english(source):
+    ingest(
+        source,
+        [
+            item(1, title="Service client", text="Je suis vraiment très déçu, c'est nul et lent."),
+            item(2, title="Great shop", text="I absolutely love this shop, excellent service!"),
+        ],
+    )
+    french, english = Mention.objects.order_by("sort_key")
+    assert (french.lang, english.lang) == ("fr", "en")
+    assert french.lang_confidence > 0.5 and english.lang_confidence > 0.5
+    assert (french.sentiment, english.sentiment) == ("negative", "positive")
+    assert 0 < french.sentiment_score <= 1 and 0 < english.sentiment_score <= 1
+    assert {french.sentiment_tier, english.sentiment_tier} == {"fast"}
+
+
+def test_tiny_text_is_undetermined_with_unknown_sentiment(source):
+    ingest(source, [item(1, title="", text="ok 👍")])
+    mention = Mention.objects.get()
+    assert (mention.lang, mention.sentiment, mention.sentiment_score) == ("und", "unknown", None)
+
+
+def test_other_languages_get_unknown_sentiment_not_a_guess(source):
+    text = "Das neue Geschäft in der Innenstadt ist wirklich wunderbar und sehr freundlich."
+    ingest(source, [item(1, title="", text=text)])
+    mention = Mention.objects.get()
+    assert (mention.lang, mention.sentiment, mention.sentiment_score) == ("de", "unknown", None)
+
+
+def test_duplicates_are_not_analysed_again(source):
+    ingest(source, [item(1)])
+    Mention.objects.update(sentiment="positive", sentiment_tier="accurate")
+    report = ingest(source, [item(1), item(2)])
+    assert (report.created, report.duplicates) == (1, 1)
+    first = Mention.objects.get(guid="guid-1")
+    assert (first.sentiment, first.sentiment_tier) == ("positive", "accurate")
+
+
+def test_french_mentions_are_found_by_stemmed_and_unaccented_words(workspace, source):
+    ingest(source, [item(1, title="", text="Les élèves réclamaient des réponses précises.")])
+    assert Mention.objects.get().lang == "fr"
+    for q in ("eleve", "réclamer", "reponse", "précise"):
+        found = mentions.stream(workspace, mentions.StreamFilters(q=q))
+        assert found.count() == 1, q
 
 
 # Matching (needs the query language's Matcher) ------------------------------------------

@@ -164,6 +164,7 @@ def test_csv_rows(workspace):
     assert row[0] == "2025-03-10T13:00:00+01:00"  # the workspace's time zone
     assert row[5] == "'=HYPERLINK(1)"  # never a formula in a spreadsheet
     assert row[3] == "Jeanne" and row[8] == "Marque"
+    assert header[10] == "Sentiment" and row[10] == mention.get_sentiment_display() != ""
 
 
 def test_mark_a_whole_searched_stream(workspace):

@@ -76,6 +76,7 @@ def update_workspace_settings(request, slug: str, payload: WorkspacePatch):
         "timezone": workspace.timezone,
         "language": workspace.language,
         "audit_digest": workspace.audit_digest,
+        "mention_languages": list(workspace.mention_language_codes),
         **changes,
     }
     form = WorkspaceSettingsForm(data, instance=workspace)

@@ -270,11 +270,6 @@ def _ingest_mentions(sources, generated):
     before = Mention.objects.filter(workspace=next(iter(sources.values())).workspace).count()
     for key, items in by_source.items():
         ingest(sources[key], items)
-    # Ingestion leaves the language to the language detector (a later stage); the demo
-    # knows it already.
-    workspace = next(iter(sources.values())).workspace
-    for lang in ("fr", "en"):
-        Mention.objects.filter(workspace=workspace, lang="", raw__lang=lang).update(lang=lang)
     # Health as if the sources had been polled until they were paused.
     stamp = timezone.now()
     for key, source in sources.items():

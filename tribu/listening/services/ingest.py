@@ -4,7 +4,9 @@ Per batch (BATCH items), in one transaction: canonical URLs and duplicate keys a
 computed in Python; ONE query finds the mentions already holding any of the batch's keys
 and one more the near-duplicate copies already recorded; new mentions are bulk-inserted,
 then their topic links, their full-text index rows (SQLite; PostgreSQL's trigger indexes
-on insert) and the near-duplicate copies. No query runs per item.
+on insert) and the near-duplicate copies. No query runs per item. Each new mention's
+language and fast-tier sentiment are computed before its insert (analyse_mentions), so the
+search index stems it in its language; duplicates are never analysed.
 
 Topics are matched with the process-wide Matcher of services/topics.py (all topics of all
 workspaces compiled once); only topics of the mention's workspace are kept.
@@ -27,10 +29,14 @@ from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
+from tribu.core.models import Workspace
+from tribu.insights.models import WORKSPACE_SCOPE
+from tribu.insights.services import aggregates
 from tribu.listening import search
 from tribu.listening.models import Mention, MentionCopy, MentionTopic
 from tribu.listening.query.document import Document
-from tribu.listening.services import dedupe, topics
+from tribu.listening.services import authors, dedupe, topics
+from tribu.nlp import language, sentiment
 
 logger = logging.getLogger(__name__)
 
@@ -40,6 +46,9 @@ BATCH = 500
 FUTURE_TOLERANCE = timedelta(hours=1)
 MAX_TITLE = 1000
 MAX_TEXT = 100_000
+# Language and sentiment read the start of a long article only: their cost grows with the
+# text, and a few hundred words say its language and tone as well as the whole.
+NLP_TEXT = 2000
 
 
 @dataclass
@@ -80,12 +89,13 @@ def ingest_items(workspace_id, items, *, source=None, now=None):
     now = now or timezone.now()
     report = IngestReport()
     candidates = [_prepare(item, now) for item in items]
+    languages = _languages(workspace_id, source)
     for start in range(0, len(candidates), BATCH):
         batch = candidates[start : start + BATCH]
         for attempt in range(3):
             try:
                 with transaction.atomic():
-                    report.add(_ingest_batch(workspace_id, source, batch, now))
+                    report.add(_ingest_batch(workspace_id, source, batch, now, languages))
                 break
             except IntegrityError:
                 # Another worker stored some of these items (or took a sort key) between
@@ -94,6 +104,13 @@ def ingest_items(workspace_id, items, *, source=None, now=None):
                     raise
                 logger.info("Ingest batch collided with a concurrent one; retrying")
     return report
+
+
+def _languages(workspace_id, source):
+    workspace = source.workspace if source is not None else None
+    if workspace is None or workspace.pk != workspace_id:
+        workspace = Workspace.objects.only("mention_languages").get(pk=workspace_id)
+    return workspace.mention_language_codes
 
 
 def _prepare(item, now):
@@ -172,7 +189,7 @@ def _taken_between(low, high):
     return used | search.indexed_sort_keys_between(low, high)
 
 
-def _ingest_batch(workspace_id, source, batch, now):
+def _ingest_batch(workspace_id, source, batch, now, languages=language.DEFAULT_LANGUAGES):
     report = IngestReport()
     found, copy_keys = _existing(workspace_id, source, batch)
     new = []  # candidates to store
@@ -197,11 +214,16 @@ def _ingest_batch(workspace_id, source, batch, now):
         for kind, key in _keys(candidate):
             batch_keys[kind].setdefault(key, candidate)
 
-    mentions = _insert_mentions(workspace_id, source, new, now)
+    mentions = _insert_mentions(workspace_id, source, new, now, languages)
     report.created = len(mentions)
     report.mention_ids = [mention.pk for mention in mentions]
-    report.matched = link_topics(mentions, source)
+    links = link_topics(mentions, source)
+    report.matched = len(links)
     search.index_mentions(mentions)
+    scopes = {mention.pk: [WORKSPACE_SCOPE] for mention in mentions}
+    for link in links:
+        scopes[link.mention_id].append(link.topic_id)
+    aggregates.add_mentions(mentions, scopes)
     _record_copies(
         workspace_id, source, copies, dict(zip(map(id, new), mentions, strict=True)), now
     )
@@ -233,7 +255,7 @@ def _known(candidate, found, copy_keys, batch_keys, kinds):
     return None
 
 
-def _insert_mentions(workspace_id, source, new, now):
+def _insert_mentions(workspace_id, source, new, now, languages=language.DEFAULT_LANGUAGES):
     if not new:
         return []
     sort_keys = dedupe.allocate_sort_keys(
@@ -269,9 +291,29 @@ def _insert_mentions(workspace_id, source, new, now):
                 near_key=candidate.near_key,
             )
         )
+    analyse_mentions(mentions, languages)
+    authors.attach_authors(workspace_id, mentions, now)
     if connection.vendor == "sqlite":
         return _sqlite_insert(mentions)
     return Mention.objects.bulk_create(mentions)
+
+
+def analyse_mentions(mentions, languages=language.DEFAULT_LANGUAGES):
+    """Language and fast-tier sentiment of new, not yet saved mentions, in place.
+
+    Runs before the insert: the search index (SQLite rows here, PostgreSQL's trigger)
+    stems each mention in its language. Detection is restricted to the workspace's
+    languages. Languages without a sentiment model get "unknown" with no score: a guess
+    would be shown as fact."""
+    for mention in mentions:
+        text = f"{mention.title}\n{mention.text}" if mention.title else mention.text
+        lang, confidence = language.detect(text[:NLP_TEXT], languages)
+        mention.lang = lang
+        mention.lang_confidence = confidence
+        result = sentiment.analyse(text[:NLP_TEXT], lang, tier=sentiment.FAST)
+        mention.sentiment = result.label
+        mention.sentiment_score = result.score if result.label != sentiment.UNKNOWN else None
+        mention.sentiment_tier = result.tier
 
 
 def _prepared_columns(model):
@@ -343,12 +385,12 @@ def document_for(mention, source_name=""):
 
 
 def link_topics(mentions, source=None):
-    """Match new mentions against every topic of their workspace; returns links created."""
+    """Match new mentions against every topic of their workspace; returns the links made."""
     if not mentions:
-        return 0
+        return []
     compiled = topics.current_matcher()
     if compiled.empty:
-        return 0
+        return []
     source_name = str(source) if source is not None else ""
     links = []
     for mention in mentions:
@@ -366,7 +408,7 @@ def link_topics(mentions, source=None):
         _sqlite_insert(links)  # no ids needed: nothing reads them back
     else:
         MentionTopic.objects.bulk_create(links)
-    return len(links)
+    return links
 
 
 def _record_copies(workspace_id, source, copies, stored, now):

@@ -14,6 +14,7 @@ from django.utils import timezone
 from django.utils.translation import gettext as _
 
 from tribu.core.services import audit
+from tribu.insights.services import aggregates
 from tribu.listening.models import Mention, MentionTopic, Topic
 
 logger = logging.getLogger(__name__)
@@ -116,6 +117,7 @@ def update_topic(topic, *, actor=None, request=None, **changes):
 def delete_topic(topic, *, actor=None, request=None):
     workspace, name = topic.workspace, topic.name
     with transaction.atomic():
+        aggregates.delete_scope(topic.workspace_id, topic.pk)
         topic.delete()
         audit.record(workspace, "topic.deleted", actor=actor, request=request, target=name)
 
@@ -311,6 +313,7 @@ def rematch(topic_id, version=None, *, batch=REMATCH_BATCH):
                 ignore_conflicts=True,
             )
         linked += len(matching)
+    aggregates.rebuild_topic(topic.pk, topic.workspace_id)
     Topic.objects.filter(pk=topic.pk, version=topic.version).update(
         rematched_at=timezone.now(), rematched_version=topic.version
     )
