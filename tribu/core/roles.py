@@ -45,6 +45,9 @@ MATRIX = {
     "content.approve":  (_("Approve or reject content"),                  (Y,  Y,  n,  Y,  n,  n)),
     "listening.manage": (_("Manage listening sources and topics"),        (Y,  Y,  Y,  n,  n,  n)),
     "mentions.triage":  (_("Mark mentions read, starred or hidden"),      (Y,  Y,  Y,  Y,  Y,  n)),
+    "mentions.correct": (_("Correct a mention's sentiment"),              (Y,  Y,  Y,  Y,  Y,  n)),
+    "authors.watch":    (_("Add authors to the watch list"),              (Y,  Y,  Y,  Y,  Y,  n)),
+    "alerts.handle":    (_("Acknowledge, comment on and close alerts"),   (Y,  Y,  Y,  Y,  Y,  n)),
 }  # fmt: skip
 del Y, n
 
