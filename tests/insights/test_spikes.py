@@ -8,6 +8,7 @@ from hypothesis import strategies as st
 from tribu.insights.spikes import (
     SENSITIVITIES,
     SpikeDetector,
+    _SlidingQuantile,
     detect,
     nb_log_likelihood_ratio,
     threshold_for,
@@ -210,3 +211,104 @@ def test_sensitivity_names_and_numbers():
     for bad in ("extreme", "0", "-3", "nan", "inf", None):
         with pytest.raises(ValueError):
             threshold_for(bad)
+
+
+def steady_series(days, per_day, seed, dispersion=0.3, steps_per_hour=12, daily_swing=0.0):
+    """Counts per step around `per_day` a day, negative binomial (gamma-Poisson) noise; with
+    `daily_swing` the hourly level follows a daily cycle (e.g. 0.5: from half to 1.5 times)."""
+    rng = random.Random(seed)
+    steps_per_day = 24 * steps_per_hour
+    counts = []
+    for step in range(days * steps_per_day):
+        hour = (step // steps_per_hour) % 24
+        mean = per_day / steps_per_day * (1 + daily_swing * math.sin(hour / 24 * 2 * math.pi))
+        counts.append(poisson(rng, rng.gammavariate(1 / dispersion, mean * dispersion)))
+    return counts
+
+
+def bad_buzz(counts, start, per_hour, hours=3, steps_per_hour=12):
+    """Add a bad buzz of `per_hour` extra mentions an hour from step `start`."""
+    for step in range(start, start + hours * steps_per_hour):
+        counts[step] += per_hour // steps_per_hour
+
+
+@pytest.mark.parametrize("sensitivity", SENSITIVITIES)
+def test_a_small_brand_with_three_mentions_a_day_is_quiet_for_two_months(sensitivity):
+    counts = steady_series(days=60, per_day=3, seed=11)
+    assert 100 < sum(counts) < 260
+    assert alert_steps(counts, sensitivity=sensitivity) == []
+
+
+def test_a_bad_buzz_on_a_small_brand_alerts_within_the_first_hour():
+    counts = steady_series(days=60, per_day=3, seed=12)
+    start = 45 * STEPS_PER_DAY + 130
+    bad_buzz(counts, start, per_hour=36)  # 36 mentions an hour against 3 a day
+    steps = alert_steps(counts)
+    assert len(steps) == 1 and start <= steps[0] < start + 12
+
+
+@pytest.mark.parametrize("sensitivity", SENSITIVITIES)
+def test_a_large_brand_with_a_daily_cycle_is_quiet_for_two_months(sensitivity):
+    counts = steady_series(days=60, per_day=5000, seed=13, dispersion=0.1, daily_swing=0.7)
+    assert alert_steps(counts, sensitivity=sensitivity) == []
+
+
+def test_a_bad_buzz_on_a_large_brand_alerts_within_the_first_hour():
+    counts = steady_series(days=60, per_day=5000, seed=14, dispersion=0.1, daily_swing=0.7)
+    start = 50 * STEPS_PER_DAY + 40  # at night, when the brand is quietest
+    bad_buzz(counts, start, per_hour=1200)  # about four times the busiest hour of the day
+    steps = alert_steps(counts)
+    assert len(steps) == 1 and start <= steps[0] < start + 12
+
+
+def test_a_slow_build_up_is_caught_by_the_slow_path_only():
+    counts = steady_series(days=20, per_day=2000, seed=15, dispersion=0.05, daily_swing=0.5)
+    start = 15 * STEPS_PER_DAY
+    for step in range(start, start + STEPS_PER_DAY):
+        counts[step] = round(counts[step] * 1.6)  # 60 % more all day: no hour stands out much
+    steps = alert_steps(counts, slow_ratio=1.15)
+    assert len(steps) == 1 and start <= steps[0] < start + STEPS_PER_DAY
+    assert alert_steps(counts) == []  # the slow path is off by default
+
+
+def test_hourly_series_are_supported():
+    counts = steady_series(days=60, per_day=3, seed=16, steps_per_hour=1)
+    assert detect(counts, steps_per_hour=1) == [False] * len(counts)
+    start = 40 * 24 + 10
+    counts[start] += 40  # 40 mentions in one hour against 3 a day
+    assert [step for step, fired in enumerate(detect(counts, steps_per_hour=1)) if fired] == [start]
+    # A large brand, with hour-to-hour swings of about 20 % around its daily cycle.
+    large = steady_series(
+        days=30, per_day=5000, seed=17, dispersion=0.04, daily_swing=0.7, steps_per_hour=1
+    )
+    assert not any(detect(large, steps_per_hour=1))
+    large[25 * 24 + 3] += 1500  # at night: over four times the busiest usual hour
+    assert [s for s, fired in enumerate(detect(large, steps_per_hour=1)) if fired] == [25 * 24 + 3]
+
+
+def test_the_detector_explains_the_last_hour():
+    detector = SpikeDetector()
+    for _ in range(2 * STEPS_PER_DAY):
+        detector.update(2)  # 24 an hour
+    assert detector.last_hour_volume == 24
+    assert detector.last_expected_hour == pytest.approx(24)
+    assert detector.update(200)
+    assert detector.last_hour_volume == 222  # 11 steps of 2, then 200
+    assert detector.last_expected_hour == pytest.approx(24)  # decided before learning
+
+    hourly = SpikeDetector(steps_per_hour=1)
+    for _ in range(48):
+        hourly.update(4)
+    hourly.update(87)
+    assert hourly.last_hour_volume == 87 and hourly.last_expected_hour == pytest.approx(4)
+
+
+@settings(max_examples=50, deadline=None)
+@given(values=st.lists(st.integers(0, 50), max_size=80), size=st.integers(1, 10))
+def test_the_sliding_quantile_matches_sorting_the_window(values, size):
+    window = _SlidingQuantile(size)
+    for end, value in enumerate(values, start=1):
+        window.push(value)
+        kept = sorted(values[max(0, end - size) : end])
+        for q in (0.0, 0.5, 0.99):
+            assert window.quantile(q) == kept[min(len(kept) - 1, int(q * len(kept)))]
