@@ -9,6 +9,7 @@ class InsightsConfig(AppConfig):
 
     def ready(self):
         from tribu.core import tick
+        from tribu.insights.services import warm  # noqa: F401  (registers its claimer)
         from tribu.insights.services.aggregates import prune_terms
 
         if prune_terms not in tick.HOUSEKEEPING:

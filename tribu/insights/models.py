@@ -129,6 +129,12 @@ class SentimentCorrection(models.Model):
 
     class Meta:
         ordering = ["-corrected_at", "-id"]
+        verbose_name = _("sentiment correction")
+        verbose_name_plural = _("sentiment corrections")
         indexes = [
             models.Index(fields=["workspace", "-corrected_at"], name="correction_ws_time"),
         ]
+
+    @property
+    def model_label_display(self):
+        return dict(Sentiment.choices).get(self.model_label, self.model_label)
