@@ -166,6 +166,51 @@ def _mention(workspace, actor):
     return mention.id, mention
 
 
+def _notification(workspace, actor):
+    # The actor's own notification when they belong to the workspace (one only opens one's
+    # own); otherwise an owner's.
+    from tribu.notifications.models import Notification
+
+    member = Membership.objects.filter(workspace=workspace, user=actor).exists()
+    user = actor if member else workspace.memberships.filter(role=Role.OWNER).first().user
+    notification = Notification.objects.create(
+        workspace=workspace, user=user, kind="notifications.test", url="/"
+    )
+    return notification.id, notification
+
+
+def _webhook(workspace, actor):
+    from tribu.notifications.models import Webhook
+
+    webhook = Webhook.objects.create(
+        workspace=workspace, name="hook", url="https://hooks.example.invalid/x"
+    )
+    return webhook.id, webhook
+
+
+def _author(workspace, actor):
+    from tribu.listening.models import Author
+
+    author = Author.objects.create(
+        workspace=workspace, network="mastodon", key=secrets.token_hex(4)
+    )
+    return author.id, author
+
+
+def _alert(workspace, actor):
+    from tribu.alerts.models import Alert
+
+    topic = Topic.objects.create(
+        workspace=workspace, name=f"Alerted {secrets.token_hex(3)}", query="alerte"
+    )
+    alert = Alert.objects.create(
+        workspace=workspace, topic=topic, kind="volume", sensitivity="normal",
+        window_start=now() - timedelta(hours=1), window_end=now(),
+        explanation={"kind": "volume", "topic": topic.name, "observed": 20, "expected": 2},
+    )  # fmt: skip
+    return alert.id, alert
+
+
 FACTORIES = {
     "member_id": _member,
     "invitation_id": _invitation,
@@ -173,6 +218,10 @@ FACTORIES = {
     "source_id": _source,
     "topic_id": _topic,
     "mention_id": _mention,
+    "alert_id": _alert,
+    "author_id": _author,
+    "notification_id": _notification,
+    "webhook_id": _webhook,
 }
 
 

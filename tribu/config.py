@@ -95,6 +95,7 @@ class Config:
     email: dict
     trust_proxy: bool
     allow_private_addresses: bool
+    accurate_sentiment: bool = True
     generated_files: list[Path] = field(default_factory=list)
 
     @property
@@ -343,6 +344,7 @@ def _load(environ, create_files):
     debug = parse_bool(environ, "TRIBU_DEBUG", False, problems)
     trust_proxy = parse_bool(environ, "TRIBU_TRUST_PROXY", False, problems)
     allow_private_addresses = parse_bool(environ, "TRIBU_ALLOW_PRIVATE_ADDRESSES", False, problems)
+    accurate_sentiment = parse_bool(environ, "TRIBU_ACCURATE_SENTIMENT", True, problems)
 
     secret_key = environ.get("TRIBU_SECRET_KEY", "").strip()
     if "TRIBU_SECRET_KEY" in environ and len(secret_key) < 32:
@@ -448,5 +450,6 @@ def _load(environ, create_files):
         email=email,
         trust_proxy=trust_proxy,
         allow_private_addresses=allow_private_addresses,
+        accurate_sentiment=accurate_sentiment,
         generated_files=generated,
     )

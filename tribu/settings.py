@@ -29,6 +29,8 @@ INSTALLED_APPS = [
     "tribu.listening",
     "tribu.nlp",
     "tribu.insights",
+    "tribu.notifications",
+    "tribu.alerts",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -68,6 +70,7 @@ TEMPLATES = [
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
                 "tribu.core.context_processors.shell",
+                "tribu.notifications.context_processors.unread",
             ],
         },
     },
@@ -137,6 +140,16 @@ USE_I18N = True
 USE_TZ = True
 
 STATIC_URL = "/static/"
+# Shared by the web and worker processes: the worker pre-computes dashboard panels into it
+# (tribu.insights.services.warm). Files in the data dir: nothing more to run or configure.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.filebased.FileBasedCache",
+        "LOCATION": str(DATA_DIR / "cache"),
+        "OPTIONS": {"MAX_ENTRIES": 20000},
+    }
+}
+
 STATIC_ROOT = DATA_DIR / "static"
 STATICFILES_DIRS = [BASE_DIR / "static"]
 MEDIA_URL = "/media/"
@@ -180,6 +193,8 @@ TRIBU_TRUST_PROXY = CONFIG.trust_proxy
 # User-supplied URLs (feeds, network instances) may not reach loopback, private, link-local
 # or metadata addresses unless the operator allows it (intranets, tests).
 TRIBU_ALLOW_PRIVATE_ADDRESSES = CONFIG.allow_private_addresses
+# Matched mentions get the accurate sentiment tier in the worker (tribu.nlp.sentiment).
+TRIBU_ACCURATE_SENTIMENT = CONFIG.accurate_sentiment
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -12,6 +12,9 @@ urlpatterns = [
     path("", include("tribu.api.urls")),
     path("admin/", admin.site.urls),
     path("", include("tribu.listening.urls")),
+    path("", include("tribu.notifications.urls")),
+    path("", include("tribu.insights.urls")),
+    path("", include("tribu.alerts.urls")),
     path("", include("tribu.core.urls")),
 ]
 

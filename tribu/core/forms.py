@@ -157,6 +157,13 @@ def validate_logo(upload):
     return LOGO_FORMATS[image_format]
 
 
+class MentionLanguagesField(forms.MultipleChoiceField):
+    """None ticked means every language: so "none" and "all" are the same value."""
+
+    def has_changed(self, initial, data):
+        return set(initial or MENTION_LANGUAGES) != set(data or MENTION_LANGUAGES)
+
+
 def mention_language_choices():
     names = {
         "fr": _("French"),
@@ -180,7 +187,7 @@ class WorkspaceSettingsForm(forms.ModelForm):
         help_text=_("PNG, JPEG or WebP, up to 1 MB."),
     )
     timezone = forms.ChoiceField(label=_("Time zone"))
-    mention_languages = forms.MultipleChoiceField(
+    mention_languages = MentionLanguagesField(
         label=_("Languages of mentions"),
         required=False,
         widget=forms.CheckboxSelectMultiple,
@@ -199,8 +206,8 @@ class WorkspaceSettingsForm(forms.ModelForm):
         super().__init__(*args, **kwargs)
         self.fields["timezone"].choices = timezone_choices()
         self.fields["mention_languages"].choices = mention_language_choices()
-        if not self.is_bound:
-            self.initial["mention_languages"] = list(self.instance.mention_language_codes)
+        # A list, as the checkboxes post it, so an unchanged set is not reported as changed.
+        self.initial["mention_languages"] = list(self.instance.mention_language_codes)
 
     def clean_mention_languages(self):
         chosen = self.cleaned_data.get("mention_languages") or MENTION_LANGUAGES

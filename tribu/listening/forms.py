@@ -7,7 +7,7 @@ services; these forms only shape the input and show the services' errors on the 
 from django import forms
 from django.utils.translation import gettext_lazy as _
 
-from tribu.listening.models import Source, Topic
+from tribu.listening.models import Sentiment, Source, Topic
 from tribu.listening.services import sources as source_service
 from tribu.listening.views.palette import PALETTE
 
@@ -37,6 +37,11 @@ class StreamFilterForm(forms.Form):
     )
     lang = forms.ChoiceField(
         label=_("Language"), required=False, choices=[("", _("All languages")), *LANGUAGES]
+    )
+    sentiment = forms.ChoiceField(
+        label=_("Sentiment"),
+        required=False,
+        choices=[("", _("All sentiments")), *Sentiment.choices],
     )
     since = forms.DateField(
         label=_("From"), required=False, widget=forms.DateInput(attrs={"type": "date"})

@@ -1,6 +1,6 @@
 from django.urls import path
 
-from tribu.listening.views import query_help, sources, stream, topics
+from tribu.listening.views import query_help, sentiment, sources, stream, topics
 
 app_name = "listening"
 
@@ -14,6 +14,12 @@ urlpatterns = [
     path(f"{W}mentions/read-all/", stream.mention_read_all, name="mention_read_all"),
     path(f"{W}mentions/<int:mention_id>/", stream.mention_detail, name="mention"),
     path(f"{W}mentions/<int:mention_id>/triage/", stream.mention_triage, name="mention_triage"),
+    path(
+        f"{W}mentions/<int:mention_id>/sentiment/",
+        sentiment.mention_sentiment,
+        name="mention_sentiment",
+    ),
+    path(f"{W}sentiment/", sentiment.sentiment_evaluation, name="sentiment_evaluation"),
     # Sources
     path(f"{W}sources/", sources.source_list, name="sources"),
     path(f"{W}sources/add/feed/", sources.source_add_feed, name="source_add_feed"),

@@ -201,3 +201,21 @@ def test_the_page_queries_do_not_grow_with_the_number_of_mentions(
     few = queries()
     add_mentions(*[(f"Lampe {n}", "Maison Lumière") for n in range(2, 30)], network="mastodon")
     assert queries() == few  # no query per mention: topics and sources are prefetched
+
+
+def test_filters_by_sentiment_and_author(owner_client, workspace, add_mentions):
+    angry, happy = add_mentions(
+        ("Colère", "Service client catastrophique, livraison en retard, je suis très déçu."),
+        ("Joie", "Merci pour cette superbe livraison, équipe adorable, je recommande !"),
+    )
+    assert (angry.sentiment, happy.sentiment) == ("negative", "positive")
+    html = owner_client.get(stream_url(workspace, "?sentiment=negative")).content.decode()
+    assert "Colère" in html and "Joie" not in html
+    assert '<option value="negative" selected>' in html
+    Mention.objects.filter(pk=happy.pk).update(author=None)
+    author = workspace.authors.create(network="web", key="deco/jeanne", name="Jeanne Dupont")
+    Mention.objects.filter(pk=angry.pk).update(author=author)
+    html = owner_client.get(stream_url(workspace, f"?author={author.pk}")).content.decode()
+    assert "Colère" in html and "Joie" not in html
+    # The author filter is kept when other filters are applied, and named.
+    assert f'name="author" value="{author.pk}"' in html and "Jeanne Dupont" in html

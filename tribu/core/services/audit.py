@@ -58,6 +58,11 @@ SENTENCES = {
     "topic.created": gettext_lazy("%(actor)s created the listening topic “%(target)s”."),
     "topic.updated": gettext_lazy("%(actor)s changed the listening topic “%(target)s”."),
     "topic.deleted": gettext_lazy("%(actor)s deleted the listening topic “%(target)s”."),
+    "author.watched": gettext_lazy("%(actor)s added %(target)s to the watch list."),
+    "author.unwatched": gettext_lazy("%(actor)s removed %(target)s from the watch list."),
+    "mention.sentiment_corrected": gettext_lazy(
+        "%(actor)s corrected the sentiment of the mention “%(target)s” to %(label)s."
+    ),
     "security.login": gettext_lazy("%(target)s signed in."),
     "security.login_locked": gettext_lazy(
         "Sign-in for %(target)s was locked after repeated failures."
@@ -99,6 +104,11 @@ def describe(event):
         new_role=_role_label(event.data.get("new_role")),
         fields=", ".join(_field_label(field) for field in event.data.get("fields", [])),
     )
+    if action == "mention.sentiment_corrected":
+        from tribu.listening.models import Sentiment
+
+        labels = dict(Sentiment.choices)
+        values["label"] = str(labels.get(values.get("label"), values.get("label", ""))).lower()
     template = SENTENCES.get(action)
     if template is None:
         return _("%(actor)s: %(action)s %(target)s") % {**values, "action": event.action}

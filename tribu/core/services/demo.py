@@ -98,6 +98,10 @@ def ensure_demo(data_dir=None):
     from tribu.listening.services.demo import ensure_listening_demo
 
     ensure_listening_demo(workspace)
+    # Alerts: the demo's competitor bad buzz (six days ago) as an open alert.
+    from tribu.alerts.services.demo import ensure_alerts_demo
+
+    ensure_alerts_demo(workspace)
     return DemoLogin(
         email=DEMO_EMAIL,
         password=password,

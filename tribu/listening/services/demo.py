@@ -210,6 +210,8 @@ NETWORK_WEIGHTS = [("web", 45), ("mastodon", 20), ("bluesky", 20), ("reddit", 10
 CATEGORY_WEIGHTS = [("brand", 35), ("competitor", 25), ("sector", 30), ("noise", 10)]
 # (days ago, category, extra mentions): the launch of a product and a competitor's bad buzz.
 SPIKES = [(21, "launch", 260), (6, "buzz", 190)]
+# Local hours (start, end) a spike's extra mentions fall in; others spread over the day.
+SPIKE_HOURS = {"buzz": (9, 15)}
 
 
 def ensure_listening_demo(workspace):
@@ -308,15 +310,21 @@ def generate(now):
         volume = BASE_PER_DAY + rng.randint(-10, 10)
         if day_start.weekday() >= 5:
             volume = int(volume * 0.6)
-        plan = [_choose(rng, CATEGORY_WEIGHTS) for _ in range(volume)]
+        plan = [(_choose(rng, CATEGORY_WEIGHTS), None) for _ in range(volume)]
         for spike_days, category, extra in SPIKES:
             if days_ago == spike_days:
-                plan += [category] * extra
+                plan += [(category, SPIKE_HOURS.get(category))] * extra
             elif days_ago == spike_days - 1:
-                plan += [category] * (extra // 3)
-        for category in plan:
+                plan += [(category, None)] * (extra // 3)
+        for category, hours in plan:
             counter += 1
-            seconds = rng.randint(0, 86_399) if days_ago else rng.randint(0, 3_600 * 6)
+            if hours is not None:
+                # A bad buzz explodes within hours, not evenly over a day.
+                seconds = rng.randint(hours[0] * 3_600, hours[1] * 3_600 - 1)
+            elif days_ago:
+                seconds = rng.randint(0, 86_399)
+            else:
+                seconds = rng.randint(0, 3_600 * 6)
             published = min(day_start.replace(hour=0, minute=0, second=0) +
                             timedelta(seconds=seconds), now - timedelta(minutes=1))  # fmt: skip
             out.append(_item(rng, counter, category, published, people))

@@ -35,7 +35,7 @@ from tribu.insights.services import aggregates
 from tribu.listening import search
 from tribu.listening.models import Mention, MentionCopy, MentionTopic
 from tribu.listening.query.document import Document
-from tribu.listening.services import authors, dedupe, topics
+from tribu.listening.services import analysis, authors, dedupe, topics
 from tribu.nlp import language, sentiment
 
 logger = logging.getLogger(__name__)
@@ -224,6 +224,7 @@ def _ingest_batch(workspace_id, source, batch, now, languages=language.DEFAULT_L
     for link in links:
         scopes[link.mention_id].append(link.topic_id)
     aggregates.add_mentions(mentions, scopes)
+    analysis.schedule_refinement(sorted({link.mention_id for link in links}))
     _record_copies(
         workspace_id, source, copies, dict(zip(map(id, new), mentions, strict=True)), now
     )

@@ -29,6 +29,8 @@ class StreamFilters:
     source: int | None = None
     network: str = ""
     lang: str = ""
+    sentiment: str = ""  # a Sentiment value (insights links to "the mentions behind")
+    author: int | None = None  # an Author id (insights author pages)
     since: date | datetime | None = None  # inclusive; a date means from its midnight
     until: date | datetime | None = None  # inclusive; a date means through its end
     read: bool | None = None  # None: read and unread
@@ -47,6 +49,8 @@ class StreamFilters:
             source=_int(get("source")),
             network=(get("network") or "").strip()[:16],
             lang=(get("lang") or "").strip()[:8],
+            sentiment=(get("sentiment") or "").strip()[:8],
+            author=_int(get("author")),
             since=_date(get("since")),
             until=_date(get("until")),
             read=_bool(get("read")),
@@ -141,6 +145,10 @@ def stream(workspace, filters=None):
         queryset = queryset.filter(network=filters.network)
     if filters.lang:
         queryset = queryset.filter(lang=filters.lang)
+    if filters.sentiment:
+        queryset = queryset.filter(sentiment=filters.sentiment)
+    if filters.author is not None:
+        queryset = queryset.filter(author_id=filters.author)
     tz = workspace.tzinfo
     if filters.since:
         queryset = queryset.filter(sort_key__gte=_bound(filters.since, tz))

@@ -16,6 +16,7 @@ from django.utils.translation import gettext as _
 from tribu.core.services import audit
 from tribu.insights.services import aggregates
 from tribu.listening.models import Mention, MentionTopic, Topic
+from tribu.listening.services import analysis
 
 logger = logging.getLogger(__name__)
 
@@ -313,6 +314,7 @@ def rematch(topic_id, version=None, *, batch=REMATCH_BATCH):
                 ignore_conflicts=True,
             )
         linked += len(matching)
+        analysis.schedule_refinement([m.pk for m in matching])
     aggregates.rebuild_topic(topic.pk, topic.workspace_id)
     Topic.objects.filter(pk=topic.pk, version=topic.version).update(
         rematched_at=timezone.now(), rematched_version=topic.version

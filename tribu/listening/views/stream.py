@@ -14,8 +14,10 @@ from django.utils.translation import ngettext
 from django.views.decorators.http import require_GET, require_POST
 
 from tribu.core.access import can, workspace_view
+from tribu.insights.models import SentimentCorrection
 from tribu.listening.forms import StreamFilterForm
-from tribu.listening.models import Mention
+from tribu.listening.models import Author, Mention, Sentiment
+from tribu.listening.services import analysis
 from tribu.listening.services import mentions as service
 from tribu.listening.views.palette import colour_class
 
@@ -29,7 +31,19 @@ ACTIONS = {
     "unhide": ("hidden", False),
 }
 # Filters that narrow the stream; "order" only sorts it.
-NARROWING = ("topic", "source", "network", "lang", "since", "until", "read", "starred", "q")
+NARROWING = (
+    "topic",
+    "source",
+    "network",
+    "lang",
+    "sentiment",
+    "author",
+    "since",
+    "until",
+    "read",
+    "starred",
+    "q",
+)
 
 
 def _decorate(mentions):
@@ -74,7 +88,16 @@ def stream(request):
             "filters": form,
             "filter_selects": [
                 form[name]
-                for name in ("topic", "source", "network", "lang", "read", "since", "until")
+                for name in (
+                    "topic",
+                    "source",
+                    "network",
+                    "lang",
+                    "sentiment",
+                    "read",
+                    "since",
+                    "until",
+                )
             ]
             + [form["order"]],
             "starred": bool(filters.starred),
@@ -83,6 +106,9 @@ def stream(request):
             "active_count": len(active),
             "query_string": urlencode(params),
             "has_topics": bool(form.topics),
+            "author": Author.objects.filter(workspace=workspace, pk=filters.author).first()
+            if filters.author is not None
+            else None,
         }
     )
     return render(request, "listening/stream.html", context)
@@ -171,6 +197,10 @@ def mention_detail(request, mention_id):
         return HttpResponseNotAllowed(["GET"])
     _decorate([mention])
     stream_url = reverse("listening:stream", args=[request.workspace.slug])
+    correction = (
+        SentimentCorrection.objects.filter(mention=mention).select_related("corrected_by").first()
+    )
+    labels = dict(Sentiment.choices)
     return render(
         request,
         "listening/mention.html",
@@ -180,6 +210,11 @@ def mention_detail(request, mention_id):
             "engagement": sorted((mention.engagement or {}).items()),
             "raw": sorted((mention.raw or {}).items())[:30],
             "can_triage": can(request, "mentions.triage"),
+            "can_correct": can(request, "mentions.correct"),
+            "correction": correction,
+            "model_label": labels.get(correction.model_label, "") if correction else "",
+            "sentiment_choices": [c for c in Sentiment.choices if c[0] != Sentiment.UNKNOWN],
+            "tier_label": analysis.tier_names().get(mention.sentiment_tier, ""),
             "return_url": request.get_full_path(),
             "back_url": stream_url,
         },
