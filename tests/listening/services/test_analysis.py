@@ -1,6 +1,7 @@
 """tribu.listening.services.analysis: the accurate tier after ingestion, team corrections
 and the evaluation that compares them."""
 
+import zlib
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -25,7 +26,7 @@ TEXTS = {
 def store(workspace, *texts):
     items = [
         ParsedItem(
-            url=f"https://blog.example/{n}",
+            url=f"https://blog.example/{zlib.crc32(text.encode())}",
             text=f"Tribu : {text}",
             published_at=T0 + timedelta(minutes=n),
             author_handle="@jeanne",
