@@ -306,12 +306,14 @@ def analyse_mentions(mentions, languages=language.DEFAULT_LANGUAGES):
     stems each mention in its language. Detection is restricted to the workspace's
     languages. Languages without a sentiment model get "unknown" with no score: a guess
     would be shown as fact."""
-    for mention in mentions:
-        text = f"{mention.title}\n{mention.text}" if mention.title else mention.text
-        lang, confidence = language.detect(text[:NLP_TEXT], languages)
-        mention.lang = lang
-        mention.lang_confidence = confidence
-        result = sentiment.analyse(text[:NLP_TEXT], lang, tier=sentiment.FAST)
+    texts = [
+        (f"{mention.title}\n{mention.text}" if mention.title else mention.text)[:NLP_TEXT]
+        for mention in mentions
+    ]
+    for mention, text in zip(mentions, texts, strict=True):
+        mention.lang, mention.lang_confidence = language.detect(text, languages)
+    results = sentiment.analyse_many(texts, [m.lang for m in mentions], tier=sentiment.FAST)
+    for mention, result in zip(mentions, results, strict=True):
         mention.sentiment = result.label
         mention.sentiment_score = result.score if result.label != sentiment.UNKNOWN else None
         mention.sentiment_tier = result.tier
