@@ -20,6 +20,18 @@ DELIVERY_RETENTION = timedelta(days=30)
 NOTIFICATION_RETENTION = timedelta(days=180)
 
 
+def _claim_due(model, field, due, enqueue, now):
+    """Claim up to CLAIM_BATCH due rows of `model` by moving `field` to a lease, and enqueue
+    one task per row won (see core/tick.py)."""
+    claimed = 0
+    for pk, seen in due[:CLAIM_BATCH]:
+        lease = now + sending.LEASE
+        if claim_row(model, pk, field, seen, lease, now):
+            claimed += 1
+            enqueue(pk, lease)
+    return claimed
+
+
 @claimer
 def claim_due_deliveries(now):
     """Claim due emails and webhook calls (pending, next attempt in the past)."""
@@ -28,13 +40,7 @@ def claim_due_deliveries(now):
         .order_by("next_attempt_at", "id")
         .values_list("id", "next_attempt_at")
     )
-    claimed = 0
-    for pk, seen in due[:CLAIM_BATCH]:
-        lease = now + sending.LEASE
-        if claim_row(Delivery, pk, "next_attempt_at", seen, lease, now):
-            claimed += 1
-            deliver_task(pk, lease)
-    return claimed
+    return _claim_due(Delivery, "next_attempt_at", due, deliver_task, now)
 
 
 @claimer
@@ -45,13 +51,7 @@ def claim_due_emails(now):
         .order_by("next_email_at", "id")
         .values_list("id", "next_email_at")
     )
-    claimed = 0
-    for pk, seen in due[:CLAIM_BATCH]:
-        lease = now + sending.LEASE
-        if claim_row(NotificationPreference, pk, "next_email_at", seen, lease, now):
-            claimed += 1
-            batch_email_task(pk, lease)
-    return claimed
+    return _claim_due(NotificationPreference, "next_email_at", due, batch_email_task, now)
 
 
 @db_task(retries=0)

@@ -150,31 +150,26 @@ def _back(request, alert):
 
 @workspace_view("alerts.handle")
 def alert_acknowledge(request, alert_id):
-    alert = _alert(request, alert_id)
-    if request.method != "POST":
-        return HttpResponseNotAllowed(["POST"])
-    alert.workspace = request.workspace
-    try:
-        service.acknowledge(alert, request.user, request)
-    except service.AlertError as error:
-        messages.error(request, str(error))
-    else:
-        messages.success(request, _message("acknowledged"))
-    return _back(request, alert)
+    return _move(request, alert_id, service.acknowledge, "acknowledged")
 
 
 @workspace_view("alerts.handle")
 def alert_close(request, alert_id):
+    return _move(request, alert_id, service.close, "closed")
+
+
+def _move(request, alert_id, transition, state):
+    """One step of the alert's state machine, from a POSTed button."""
     alert = _alert(request, alert_id)
     if request.method != "POST":
         return HttpResponseNotAllowed(["POST"])
     alert.workspace = request.workspace
     try:
-        service.close(alert, request.user, request)
+        transition(alert, request.user, request)
     except service.AlertError as error:
         messages.error(request, str(error))
     else:
-        messages.success(request, _message("closed"))
+        messages.success(request, _message(state))
     return _back(request, alert)
 
 
