@@ -4,20 +4,15 @@ Both workers tick every 0.2 s over the same due workspaces; each claim is a cond
 UPDATE, so each digest must be claimed once and emailed once, whichever worker wins.
 """
 
-import os
 import re
-import signal
-import subprocess
-import sys
 import time
-from urllib.parse import quote
 
 import pytest
 from django.conf import settings
-from django.db import connection
 from django.utils import timezone
 
-from tribu.core.models import AuditDigest, WorkerHeartbeat, Workspace
+from tribu.core.models import AuditDigest, Workspace
+from tribu.testing.workers import running_workers, wait_for
 
 pytestmark = [
     pytest.mark.postgres,
@@ -28,28 +23,6 @@ pytestmark = [
 ]
 
 WORKSPACES = 40
-
-
-def child_database_url():
-    """A DATABASE_URL for pytest-django's test database, for the child processes."""
-    db = connection.settings_dict
-    credentials = quote(db["USER"] or "")
-    if db["PASSWORD"]:
-        credentials += ":" + quote(db["PASSWORD"])
-    host = db["HOST"] or "localhost"
-    port = f":{db['PORT']}" if db["PORT"] else ""
-    return f"postgresql://{credentials}@{host}{port}/{db['NAME']}"
-
-
-def wait_for(condition, timeout, message, workers):
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        if condition():
-            return
-        for worker in workers:
-            assert worker.poll() is None, f"a worker exited early:\n{worker.err.read_text()}"
-        time.sleep(0.2)
-    pytest.fail(message + "\n" + "\n".join(worker.err.read_text()[-3000:] for worker in workers))
 
 
 @pytest.mark.django_db(transaction=True)
@@ -63,26 +36,7 @@ def test_two_workers_claim_and_send_each_digest_exactly_once(make_workspace, mak
         for index in range(WORKSPACES)
     ]
     Workspace.objects.update(audit_digest="daily")
-    env = {
-        **os.environ,
-        "DATABASE_URL": child_database_url(),
-        "TRIBU_EMAIL_URL": "console://",
-    }
-    workers = []
-    try:
-        for number in (1, 2):
-            out, err = tmp_path / f"worker{number}.out", tmp_path / f"worker{number}.err"
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "tribu.cli", "worker", "--threads", "2"]
-                + ["--tick-seconds", "0.2"],
-                env=env,
-                stdout=out.open("w"),
-                stderr=err.open("w"),
-            )
-            worker.out, worker.err = out, err
-            workers.append(worker)
-        wait_for(lambda: WorkerHeartbeat.objects.count() == 2, 60, "workers did not start", workers)
-
+    with running_workers(tmp_path) as workers:
         # Make every digest due at once, so both workers race for the same rows.
         Workspace.objects.filter(pk__in=[ws.pk for ws in workspaces]).update(
             next_audit_digest_at=timezone.now()
@@ -90,15 +44,6 @@ def test_two_workers_claim_and_send_each_digest_exactly_once(make_workspace, mak
         sent = AuditDigest.objects.filter(sent_at__isnull=False)
         wait_for(lambda: sent.count() >= WORKSPACES, 60, "digests were not all sent", workers)
         time.sleep(1)  # a few more ticks: any double claim would show now
-    finally:
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
 
     assert [worker.returncode for worker in workers] == [0, 0]
     assert AuditDigest.objects.count() == WORKSPACES

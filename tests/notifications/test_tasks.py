@@ -1,10 +1,6 @@
 """The tick's claimers: each due row is claimed once, a lost lease is claimed again, and two
 real workers on PostgreSQL never send the same delivery twice."""
 
-import os
-import signal
-import subprocess
-import sys
 import time
 from collections import Counter
 from datetime import timedelta
@@ -14,7 +10,6 @@ import time_machine
 from django.conf import settings as django_settings
 from django.utils import timezone
 
-from tribu.core.models import WorkerHeartbeat
 from tribu.notifications.models import Delivery, Notification, NotificationPreference, Webhook
 from tribu.notifications.services import delivery as sending
 from tribu.notifications.services import notify
@@ -24,6 +19,7 @@ from tribu.notifications.tasks import (
     prune,
     reschedule_forgotten_emails,
 )
+from tribu.testing.workers import running_workers, wait_for
 
 
 @pytest.fixture(autouse=True)
@@ -99,30 +95,9 @@ DELIVERIES = 40
 )
 @pytest.mark.django_db(transaction=True)
 def test_two_workers_never_send_a_delivery_twice(workspace, httpserver, tmp_path):
-    from test_workers_postgres import child_database_url, wait_for
-
     httpserver.expect_request("/hook").respond_with_data("ok")
     hook = Webhook.objects.create(workspace=workspace, name="r", url=httpserver.url_for("/hook"))
-    env = {
-        **os.environ,
-        "DATABASE_URL": child_database_url(),
-        "TRIBU_EMAIL_URL": "console://",
-        "TRIBU_ALLOW_PRIVATE_ADDRESSES": "1",
-    }
-    workers = []
-    try:
-        for number in (1, 2):
-            out, err = tmp_path / f"worker{number}.out", tmp_path / f"worker{number}.err"
-            worker = subprocess.Popen(
-                [sys.executable, "-m", "tribu.cli", "worker", "--threads", "4"]
-                + ["--tick-seconds", "0.2"],
-                env=env,
-                stdout=out.open("w"),
-                stderr=err.open("w"),
-            )
-            worker.out, worker.err = out, err
-            workers.append(worker)
-        wait_for(lambda: WorkerHeartbeat.objects.count() == 2, 60, "workers did not start", workers)
+    with running_workers(tmp_path, threads=4, TRIBU_ALLOW_PRIVATE_ADDRESSES="1") as workers:
         # Queue the deliveries in the past, all at once, so both workers race for them.
         past = timezone.now() - timedelta(seconds=1)
         for index in range(DELIVERIES):
@@ -132,15 +107,6 @@ def test_two_workers_never_send_a_delivery_twice(workspace, httpserver, tmp_path
         done = Delivery.objects.filter(state="succeeded")
         wait_for(lambda: done.count() >= DELIVERIES, 60, "deliveries were not all sent", workers)
         time.sleep(1)  # a few more ticks: a double claim would show now
-    finally:
-        for worker in workers:
-            worker.send_signal(signal.SIGTERM)
-        for worker in workers:
-            try:
-                worker.wait(timeout=20)
-            except subprocess.TimeoutExpired:
-                worker.kill()
-                worker.wait()
     received = Counter(request.headers["X-Tribu-Delivery"] for request, _ in httpserver.log)
     assert len(received) == DELIVERIES
     assert set(received.values()) == {1}, received

@@ -146,36 +146,23 @@ def move_sentiment(changes):
     the new sentiments."""
     if not changes:
         return
-    mentions = [mention for mention, _old in changes]
-    scopes = scopes_for(mentions)
-    parts = (VOLUME, AUTHORS)
-    old_copies = []
-    for mention, old in changes:
-        copy = Mention(
-            pk=mention.pk,
-            workspace_id=mention.workspace_id,
-            published_at=mention.published_at,
-            network=mention.network,
-            sentiment=old,
-            author_id=mention.author_id,
-            engagement={},
-        )
-        old_copies.append(copy)
-    add_mentions(old_copies, scopes, sign=-1, parts=parts)
-    # Engagement did not change: only counts and tone move, so the new side adds none.
-    new_copies = [
-        Mention(
-            pk=m.pk,
-            workspace_id=m.workspace_id,
-            published_at=m.published_at,
-            network=m.network,
-            sentiment=m.sentiment,
-            author_id=m.author_id,
-            engagement={},
-        )
-        for m in mentions
-    ]
-    add_mentions(new_copies, scopes, parts=parts)
+    scopes = scopes_for([mention for mention, _old in changes])
+    # Only counts and tone move: engagement is left out of both sides (it did not change).
+    add_mentions([_tone(m, old) for m, old in changes], scopes, sign=-1, parts=(VOLUME, AUTHORS))
+    add_mentions([_tone(m, m.sentiment) for m, _old in changes], scopes, parts=(VOLUME, AUTHORS))
+
+
+def _tone(mention, sentiment):
+    """What the volume and author counts need of a mention, with the given sentiment."""
+    return Mention(
+        pk=mention.pk,
+        workspace_id=mention.workspace_id,
+        published_at=mention.published_at,
+        network=mention.network,
+        sentiment=sentiment,
+        author_id=mention.author_id,
+        engagement={},
+    )
 
 
 AGGREGATE_FIELDS = (

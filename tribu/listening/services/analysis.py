@@ -91,6 +91,8 @@ def refine_sentiment(mention_ids):
 
 
 HUMAN = "human"
+# "unknown" is what the model says when it cannot judge; a person always can.
+CORRECTABLE = {value for value in Sentiment.values if value != Sentiment.UNKNOWN}
 
 
 class CorrectionError(ValueError):
@@ -101,7 +103,7 @@ def correct_sentiment(mention, label, *, actor, request=None):
     """The team's sentiment for a mention: shown everywhere instead of the model's, counted
     in the aggregates, and kept with the model's label for the evaluation page. Correcting
     again replaces the team's label but keeps what the model had said."""
-    if label not in (choice for choice, _name in Sentiment.choices if choice != "unknown"):
+    if label not in CORRECTABLE:
         raise CorrectionError(_("Choose negative, neutral or positive."))
     with transaction.atomic():
         mention = Mention.objects.select_for_update().get(pk=mention.pk)
