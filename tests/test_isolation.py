@@ -35,6 +35,9 @@ PUBLIC_NAMES = {
     "accounts:password_reset_sent",
     "accounts:password_reset_confirm",
     "core:invitation_accept",
+    "publishing:client_approval",  # a client's approval link: the token is the key
+    "publishing:ics",  # the calendar's ICS feed: the secret token in the address is the key
+    "publishing:short_link",  # public redirect: the code is the key
 }
 PUBLIC_PREFIXES = ("admin/", "media/", "static/")
 API_PREFIX = "api/"
@@ -211,6 +214,66 @@ def _alert(workspace, actor):
     return alert.id, alert
 
 
+def _post(workspace, actor):
+    from tribu.channels.models import Channel
+    from tribu.publishing.models import Post, PostVariant
+
+    channel = Channel.objects.create(
+        workspace=workspace, network="mastodon", name="Isolation", account_id=secrets.token_hex(4),
+        base_url="https://mastodon.example.invalid",
+    )  # fmt: skip
+    post = Post.objects.create(workspace=workspace, text=f"Post {secrets.token_hex(3)}")
+    PostVariant.objects.create(post=post, channel=channel)
+    return post.id, post
+
+
+def _delivery(workspace, actor):
+    # Held as too late: every decision on it is possible, none reaches a network.
+    from tribu.publishing.models import Delivery, HoldReason, PostStatus
+
+    _post_id, post = _post(workspace, actor)
+    post.status = PostStatus.SCHEDULED
+    post.save(update_fields=["status"])
+    delivery = Delivery.objects.create(
+        workspace=workspace, post=post, channel=post.variants.get().channel, state="held",
+        hold_reason=HoldReason.LATE, due_at=now() - timedelta(hours=3),
+        next_attempt_at=now() - timedelta(hours=3),
+    )  # fmt: skip
+    return delivery.id, delivery
+
+
+def _channel(workspace, actor):
+    from tribu.channels.models import Channel
+
+    channel = Channel.objects.create(
+        workspace=workspace, network="mastodon", name=f"channel {secrets.token_hex(3)}",
+        account_id=secrets.token_hex(4), base_url="https://mastodon.example.invalid",
+    )  # fmt: skip
+    return channel.id, channel
+
+
+def _slot(workspace, actor):
+    from datetime import time
+
+    from tribu.publishing.models import QueueSlot
+
+    _channel_id, channel = _channel(workspace, actor)
+    slot = QueueSlot.objects.create(channel=channel, weekday=1, at_time=time(9))
+    return slot.id, slot
+
+
+def _ritual(workspace, actor):
+    from datetime import time
+
+    from tribu.publishing.models import Ritual
+
+    ritual = Ritual.objects.create(
+        workspace=workspace, name=f"ritual {secrets.token_hex(3)}", rule="FREQ=WEEKLY;BYDAY=TU",
+        starts_on=now().date(), at_time=time(9),
+    )  # fmt: skip
+    return ritual.id, ritual
+
+
 FACTORIES = {
     "member_id": _member,
     "invitation_id": _invitation,
@@ -222,6 +285,11 @@ FACTORIES = {
     "author_id": _author,
     "notification_id": _notification,
     "webhook_id": _webhook,
+    "channel_id": _channel,
+    "slot_id": _slot,
+    "post_id": _post,
+    "delivery_id": _delivery,
+    "ritual_id": _ritual,
 }
 
 

@@ -269,6 +269,7 @@ def run_worker(threads, tick_seconds=None):
     from huey.contrib.djhuey import HUEY
 
     from tribu.core.tick import Ticker
+    from tribu.publishing.publisher import Publisher
 
     # Register every app's tasks before consuming, as huey's run_huey command does.
     autodiscover_modules("tasks")
@@ -281,9 +282,12 @@ def run_worker(threads, tick_seconds=None):
     )
     ticker = Ticker(interval=tick_seconds)
     ticker.start()
+    publisher = Publisher()
+    publisher.start()
     try:
         consumer.run()
     finally:
+        publisher.stop()
         ticker.stop()
     logger.info("Worker stopped")
     return 0

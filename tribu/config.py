@@ -96,6 +96,7 @@ class Config:
     trust_proxy: bool
     allow_private_addresses: bool
     accurate_sentiment: bool = True
+    publish_threads: int = 8
     generated_files: list[Path] = field(default_factory=list)
 
     @property
@@ -177,6 +178,28 @@ def check_secret_file_mode(path, variable, problems):
                 kind=FILE_MODE,
             )
         )
+
+
+def parse_int(environ, name, default, low, high, problems):
+    raw = environ.get(name)
+    if raw is None or not raw.strip():
+        return default
+    try:
+        value = int(raw.strip())
+    except ValueError:
+        value = None
+    if value is None or not low <= value <= high:
+        problems.append(
+            Problem(
+                name,
+                _("%(value)s is not a whole number between %(low)s and %(high)s.")
+                % {"value": repr(raw), "low": low, "high": high},
+                _("Set %(name)s to a number such as %(default)s, or unset it.")
+                % {"name": name, "default": default},
+            )
+        )
+        return default
+    return value
 
 
 def parse_encryption_keys(raw, variable, problems):
@@ -345,6 +368,7 @@ def _load(environ, create_files):
     trust_proxy = parse_bool(environ, "TRIBU_TRUST_PROXY", False, problems)
     allow_private_addresses = parse_bool(environ, "TRIBU_ALLOW_PRIVATE_ADDRESSES", False, problems)
     accurate_sentiment = parse_bool(environ, "TRIBU_ACCURATE_SENTIMENT", True, problems)
+    publish_threads = parse_int(environ, "TRIBU_PUBLISH_THREADS", 8, 1, 64, problems)
 
     secret_key = environ.get("TRIBU_SECRET_KEY", "").strip()
     if "TRIBU_SECRET_KEY" in environ and len(secret_key) < 32:
@@ -451,5 +475,6 @@ def _load(environ, create_files):
         trust_proxy=trust_proxy,
         allow_private_addresses=allow_private_addresses,
         accurate_sentiment=accurate_sentiment,
+        publish_threads=publish_threads,
         generated_files=generated,
     )

@@ -31,6 +31,8 @@ INSTALLED_APPS = [
     "tribu.insights",
     "tribu.notifications",
     "tribu.alerts",
+    "tribu.channels",
+    "tribu.publishing",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -71,6 +73,7 @@ TEMPLATES = [
                 "django.contrib.messages.context_processors.messages",
                 "tribu.core.context_processors.shell",
                 "tribu.notifications.context_processors.unread",
+                "tribu.publishing.context_processors.pause",
             ],
         },
     },
@@ -195,6 +198,13 @@ TRIBU_TRUST_PROXY = CONFIG.trust_proxy
 TRIBU_ALLOW_PRIVATE_ADDRESSES = CONFIG.allow_private_addresses
 # Matched mentions get the accurate sentiment tier in the worker (tribu.nlp.sentiment).
 TRIBU_ACCURATE_SENTIMENT = CONFIG.accurate_sentiment
+# The publisher (tribu/publishing/publisher.py): concurrent sends per worker process, how
+# often it looks for due deliveries, and how long a silent worker keeps its deliveries.
+TRIBU_PUBLISH_THREADS = CONFIG.publish_threads
+TRIBU_PUBLISH_POLL_SECONDS = 1.0
+TRIBU_PUBLISH_DEAD_WORKER_SECONDS = 60
+# Seconds one request to a network may take (None: each network module's default).
+TRIBU_PUBLISH_REQUEST_TIMEOUT = None
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

@@ -15,6 +15,8 @@ urlpatterns = [
     path("", include("tribu.notifications.urls")),
     path("", include("tribu.insights.urls")),
     path("", include("tribu.alerts.urls")),
+    path("", include("tribu.channels.urls")),
+    path("", include("tribu.publishing.urls")),
     path("", include("tribu.core.urls")),
 ]
 

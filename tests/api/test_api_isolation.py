@@ -16,6 +16,7 @@ from django.urls import reverse
 from api.helpers import ApiClient
 from tribu.api.v1.api import api
 from tribu.api.v1.permissions import operation_permissions
+from tribu.channels.models import Channel
 from tribu.core.models import Membership
 from tribu.core.roles import Role, has_permission
 from tribu.core.services import members as members_service
@@ -23,6 +24,8 @@ from tribu.listening.items import ParsedItem
 from tribu.listening.services import ingest as listening_ingest
 from tribu.listening.services import sources as listening_sources
 from tribu.listening.services import topics as listening_topics
+from tribu.publishing.models import Post, PostStatus
+from tribu.publishing.services import posts as posts_service
 
 OPERATIONS = sorted(operation_permissions(api).items())
 SCHEMA = api.get_openapi_schema(path_prefix="")
@@ -67,6 +70,32 @@ def new_mention(workspace):
     return listening_ingest.ingest_items(workspace.pk, [item]).mention_ids[0]
 
 
+def new_channel(workspace):
+    return Channel.objects.create(
+        workspace=workspace, network="mastodon", name="Mastodon",
+        base_url="https://mastodon.example", account_id=secrets.token_hex(4),
+    ).pk  # fmt: skip
+
+
+def new_post(workspace, status=PostStatus.DRAFT):
+    owner = workspace.memberships.order_by("pk").first()
+    post = posts_service.create_post(
+        workspace, owner.user, owner.role, text=f"Post {secrets.token_hex(4)}",
+        channels=[new_channel(workspace)],
+    )  # fmt: skip
+    if status in (PostStatus.IN_REVIEW, PostStatus.SCHEDULED):
+        posts_service.submit(post, owner.user, owner.role)
+    if status == PostStatus.SCHEDULED:
+        posts_service.approve(post, owner.user, owner.role)
+        posts_service.schedule(post, owner.user, owner.role)
+    return post.pk
+
+
+def new_delivery(workspace):
+    post = Post.objects.get(pk=new_post(workspace, PostStatus.SCHEDULED))
+    return post.deliveries.get().pk
+
+
 # One factory per path parameter name: workspace -> a value naming an object of it.
 PATH_FACTORIES = {
     "slug": lambda workspace: workspace.slug,
@@ -75,7 +104,47 @@ PATH_FACTORIES = {
     "source_id": new_source,
     "topic_id": new_topic,
     "mention_id": new_mention,
+    "channel_id": new_channel,
+    "post_id": new_post,
+    "delivery_id": new_delivery,
 }
+
+# Operations that need their object in a given state, so that allowed roles succeed.
+OPERATION_FACTORIES = {
+    ("POST", "/posts/{post_id}/unschedule"): {
+        "post_id": lambda workspace: new_post(workspace, PostStatus.SCHEDULED)
+    },
+    ("POST", "/posts/{post_id}/approve"): {
+        "post_id": lambda workspace: new_post(workspace, PostStatus.IN_REVIEW)
+    },
+    ("POST", "/posts/{post_id}/reject"): {
+        "post_id": lambda workspace: new_post(workspace, PostStatus.IN_REVIEW)
+    },
+}
+
+
+def mastodon_fake():
+    """One contract fake for the whole module: POST /channels checks the token on it."""
+    global _MASTODON_FAKE
+    if _MASTODON_FAKE is None:
+        from tribu.testing.fakes.mastodon import MastodonPublishFake
+
+        _MASTODON_FAKE = MastodonPublishFake().start()
+    return _MASTODON_FAKE
+
+
+_MASTODON_FAKE = None
+
+
+@pytest.fixture(autouse=True)
+def allow_loopback(settings):
+    settings.TRIBU_ALLOW_PRIVATE_ADDRESSES = True
+
+
+def teardown_module():
+    if _MASTODON_FAKE is not None:
+        _MASTODON_FAKE.stop()
+
 
 # A valid body for each operation that takes one, so that allowed roles succeed.
 BODIES = {
@@ -94,12 +163,28 @@ BODIES = {
     ("PATCH", "/topics/{topic_id}"): lambda: {"query": "tribu OR lumière"},
     ("POST", "/topics/backtest"): lambda: {"query": "tribu", "days": 7},
     ("PATCH", "/mentions/{mention_id}"): lambda: {"read": True, "starred": True},
+    ("POST", "/channels"): lambda: {
+        "network": "mastodon",
+        "base_url": mastodon_fake().base_url,
+        "access_token": mastodon_fake().add_token(f"token-{secrets.token_hex(4)}"),
+    },
+    ("POST", "/posts"): lambda: {"text": "Bonjour", "draft": True},
+    ("PATCH", "/posts/{post_id}"): lambda: {"text": "Bonsoir"},
+    ("POST", "/posts/{post_id}/schedule"): lambda: {},
+    ("POST", "/posts/{post_id}/submit"): lambda: {},
+    ("POST", "/posts/{post_id}/approve"): lambda: {},
+    ("POST", "/posts/{post_id}/reject"): lambda: {"comment": "Trop long"},
+    ("POST", "/publishing/pause"): lambda: {"reason": "Crise"},
 }
 
 
-def fill(path, workspace):
+def fill(path, workspace, method=None):
+    special = OPERATION_FACTORIES.get((method, path), {})
+
     def value(match):
         name = match.group(1)
+        if name in special:
+            return str(special[name](workspace))
         if name not in PATH_FACTORIES:
             pytest.fail(f"add a factory for {name} in PATH_FACTORIES")
         return str(PATH_FACTORIES[name](workspace))
@@ -142,7 +227,7 @@ def test_workspace_b_is_invisible_to_a_token_of_workspace_a(
 ):
     (method, path), _permission = operation
     client = ApiClient(token_for(team["workspace"], team[Role.OWNER]))
-    response = client.request(method, fill(path, workspace_b), body_for(method, path))
+    response = client.request(method, fill(path, workspace_b, method), body_for(method, path))
     if "{" in path:
         assert response.status_code == 404, response.content
         assert response.json()["code"] == "not_found"
@@ -159,7 +244,7 @@ def test_each_role_gets_exactly_what_the_matrix_allows(operation, role, team, to
     (method, path), permission = operation
     workspace = team["workspace"]
     client = ApiClient(token_for(workspace, team[role]))
-    response = client.request(method, fill(path, workspace), body_for(method, path))
+    response = client.request(method, fill(path, workspace, method), body_for(method, path))
     if has_permission(role, permission):
         assert 200 <= response.status_code < 300, response.content
     else:
@@ -173,6 +258,6 @@ def test_a_token_limited_below_its_users_role_is_held_to_it(role, team, token_fo
     workspace = team["workspace"]
     client = ApiClient(token_for(workspace, team[Role.OWNER], role=role))
     for (method, path), permission in OPERATIONS:
-        response = client.request(method, fill(path, workspace), body_for(method, path))
+        response = client.request(method, fill(path, workspace, method), body_for(method, path))
         forbidden = response.status_code == 403
         assert forbidden != has_permission(role, permission), (method, path, response.content)

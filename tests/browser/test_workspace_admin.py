@@ -47,7 +47,7 @@ def acme(make_user, make_workspace):
 def test_settings_then_the_audit_log_and_its_csv(page, live_server, acme):
     sign_in(page, live_server)
     page.goto(f"{live_server.url}/w/acme/")
-    page.get_by_role("link", name="Settings").click()
+    page.get_by_role("link", name="Settings", exact=True).click()
     page.wait_for_url(re.compile(r"/w/acme/settings/$"))
     expect(page.locator("h1")).to_have_text("Workspace settings")
 

@@ -43,6 +43,8 @@ MATRIX = {
     "content.draft":    (_("Write drafts"),                               (Y,  Y,  Y,  n,  Y,  n)),
     "content.schedule": (_("Schedule and publish"),                       (Y,  Y,  Y,  n,  n,  n)),
     "content.approve":  (_("Approve or reject content"),                  (Y,  Y,  n,  Y,  n,  n)),
+    "channels.manage":  (_("Connect, reconnect and remove channels"),     (Y,  Y,  Y,  n,  n,  n)),
+    "publishing.pause": (_("Pause and resume all publishing (crisis)"),   (Y,  Y,  Y,  n,  n,  n)),
     "listening.manage": (_("Manage listening sources and topics"),        (Y,  Y,  Y,  n,  n,  n)),
     "mentions.triage":  (_("Mark mentions read, starred or hidden"),      (Y,  Y,  Y,  Y,  Y,  n)),
     "mentions.correct": (_("Correct a mention's sentiment"),              (Y,  Y,  Y,  Y,  Y,  n)),

@@ -3,6 +3,7 @@
 from datetime import timedelta
 
 import pytest
+from django.apps import apps
 
 from tribu.alerts.models import Alert, AlertComment, AlertState
 from tribu.alerts.services import alerts as service
@@ -103,5 +104,6 @@ def test_the_stream_link_covers_the_alert_hour_in_the_workspace_zone(alert):
     assert "since=2026-03-10T12%3A00%3A00" in link and "until=2026-03-10T12%3A59%3A59.999" in link
 
 
-def test_the_crisis_switch_waits_for_publishing():
-    assert service.crisis_switch_available() is False
+def test_the_crisis_switch_is_offered_once_publishing_is_installed():
+    assert apps.is_installed("tribu.publishing")
+    assert service.crisis_switch_available() is True

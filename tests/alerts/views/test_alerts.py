@@ -1,14 +1,26 @@
 """Alert pages: list with filters, detail with explanation, chart, links and comments, and the
 team's moves under the role matrix."""
 
+import html
+import re
 from datetime import timedelta
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from tribu.alerts.models import Alert, AlertComment, AlertState
+from tribu.channels.models import Channel
 from tribu.core.roles import Role
 from tribu.listening.models import Topic
+from tribu.publishing.models import (
+    Delivery,
+    DeliveryState,
+    HoldReason,
+    Post,
+    PostStatus,
+    PublishingSettings,
+)
 
 from ..conftest import NOW, add_mentions, spread
 
@@ -64,10 +76,56 @@ def test_the_detail_explains_links_and_charts(owner_client, workspace, topic):
     assert f'href="{url(workspace, "topic_settings", topic.pk)}"' in body
 
 
-def test_the_crisis_switch_is_not_shown_until_publishing_exists(owner_client, workspace, alert):
+def crisis_form(body):
+    """The crisis switch's form fields as rendered, or None when the page has no switch."""
+    form = re.search(r'<form[^>]*class="crisis-switch".*?</form>', body, re.S)
+    if form is None:
+        return None
+    fields = dict(re.findall(r'name="(reason|next)" value="([^"]*)"', form.group(0)))
+    return {name: html.unescape(value) for name, value in fields.items()}
+
+
+def test_the_crisis_switch_is_shown_to_those_who_may_pause(
+    client_for, make_member, owner_client, workspace, alert
+):
     body = owner_client.get(url(workspace, "detail", alert.pk)).content.decode()
-    assert "Acknowledge" in body
-    assert "publishing" not in body.lower() and "crisis" not in body.lower()
+    assert f'action="{reverse("publishing:pause", args=[workspace.slug])}"' in body
+    assert crisis_form(body) == {
+        "reason": "Bad-buzz alert: Maison Lumière",
+        "next": url(workspace, "detail", alert.pk),
+    }
+    # Approvers and contributors handle alerts but may not pause publishing; viewers do neither.
+    for role in (Role.APPROVER, Role.CONTRIBUTOR, Role.VIEWER):
+        client = client_for(make_member(workspace, role))
+        body = client.get(url(workspace, "detail", alert.pk)).content.decode()
+        assert crisis_form(body) is None, role
+
+
+def test_pausing_from_the_alert_holds_deliveries_and_comes_back(owner_client, workspace, alert):
+    channel = Channel.objects.create(
+        workspace=workspace, network="mastodon", name="Lumière", account_id="1",
+        base_url="https://mastodon.example",
+    )  # fmt: skip
+    due = timezone.now() + timedelta(hours=1)
+    post = Post.objects.create(
+        workspace=workspace, text="Nos lampes en promo", status=PostStatus.SCHEDULED,
+        publish_at=due,
+    )  # fmt: skip
+    delivery = Delivery.objects.create(
+        workspace=workspace, post=post, channel=channel, due_at=due, next_attempt_at=due
+    )
+    detail = url(workspace, "detail", alert.pk)
+    fields = crisis_form(owner_client.get(detail).content.decode())
+    response = owner_client.post(reverse("publishing:pause", args=[workspace.slug]), fields)
+    assert response.status_code == 302 and response["Location"] == detail
+    delivery.refresh_from_db()
+    assert (delivery.state, delivery.hold_reason) == (DeliveryState.HELD, HoldReason.PAUSED)
+    publishing = PublishingSettings.objects.get(workspace=workspace)
+    assert publishing.pause_reason == "Bad-buzz alert: Maison Lumière"
+    # Back on the alert: the banner says so, and the switch is not offered twice.
+    body = owner_client.get(detail).content.decode()
+    assert "Publishing is paused: 1 scheduled post is held." in body
+    assert "pause-banner" in body and crisis_form(body) is None
 
 
 def test_acknowledge_comment_close(owner_client, workspace, alert, user):

@@ -4,8 +4,7 @@ import pytest
 
 from tribu.listening.connectors import bluesky
 from tribu.listening.fetch.http import FetchError
-
-from ..fakes.schemas import validate_lexicon
+from tribu.testing.fakes.schemas import validate_lexicon
 
 
 def config_for(fake, **extra):

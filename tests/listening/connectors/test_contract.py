@@ -3,9 +3,14 @@ description of that response or endpoint (Mastodon OpenAPI, AT Protocol lexicons
 and Hacker News publish none: there the fakes' documented shapes stand in for it."""
 
 from tribu.listening.connectors import bluesky, hackernews, mastodon, reddit
+from tribu.testing.fakes.schemas import (
+    lexicon,
+    lexicon_properties,
+    mastodon_parameters,
+    mastodon_properties,
+)
 
 from ..fakes import HackerNewsFake, RedditFake
-from ..fakes.schemas import lexicon, lexicon_properties, mastodon_parameters, mastodon_properties
 
 
 def test_mastodon_fields_exist_in_the_openapi_description():

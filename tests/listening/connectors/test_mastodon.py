@@ -4,8 +4,7 @@ import pytest
 
 from tribu.listening.connectors import mastodon
 from tribu.listening.fetch.http import FetchError
-
-from ..fakes.schemas import validate_openapi
+from tribu.testing.fakes.schemas import validate_openapi
 
 
 def hashtag_config(fake, **extra):

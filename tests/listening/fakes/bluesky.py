@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 
 from werkzeug.routing import Rule
 
-from .server import FakeServer
+from tribu.testing.fakes.server import FakeServer
 
 EPOCH = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 TID_ALPHABET = "234567abcdefghijklmnopqrstuvwxyz"

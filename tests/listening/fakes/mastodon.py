@@ -11,7 +11,7 @@ from urllib.parse import urlencode
 
 from werkzeug.routing import Rule
 
-from .server import FakeServer
+from tribu.testing.fakes.server import FakeServer
 
 EPOCH = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 

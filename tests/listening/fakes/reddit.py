@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from werkzeug.routing import Rule
 from werkzeug.wrappers import Response
 
-from .server import FakeServer
+from tribu.testing.fakes.server import FakeServer
 
 EPOCH = datetime(2026, 3, 1, 9, 0, tzinfo=UTC)
 GENERIC_AGENTS = ("python-requests", "python-urllib", "curl", "wget", "go-http-client", "urllib3")

@@ -11,6 +11,7 @@ from tribu import __version__
 from tribu.api.v1 import errors, me, members, workspaces
 from tribu.api.v1.auth import TokenBearer
 from tribu.listening import api as listening_api
+from tribu.publishing import api as publishing_api
 
 api = NinjaAPI(
     title="Tribu API",
@@ -31,3 +32,4 @@ api.add_router("", me.router)
 api.add_router("", workspaces.router)
 api.add_router("", members.router)
 api.add_router("", listening_api.router)
+api.add_router("", publishing_api.router)

@@ -76,6 +76,8 @@ class FetchError(Exception):
         self.status = status
         self.retry_after = retry_after
         self.url = url
+        # For writes (`send`): whether the request may have reached the server.
+        self.sent = False
 
     def __str__(self):
         return self.message
@@ -550,3 +552,135 @@ def finish(url, final_url, status, response_headers, body, started):
         last_modified=response_headers.get("last-modified"),
         elapsed=elapsed,
     )
+
+
+# Writes ----------------------------------------------------------------------------------
+#
+# Publishing and webhooks send requests that change something on the other side. `send`
+# goes through the same guard as `fetch` (resolved, checked and pinned addresses, bounded
+# time and bytes) but never follows redirects, returns whatever status came back, and says
+# on failure whether the request may have reached the server: a refused connection never
+# did, a read timeout may have, and a caller must not blindly repeat a write that may have
+# succeeded.
+
+
+@dataclass(slots=True)
+class SendResult:
+    status: int
+    url: str
+    headers: dict = field(default_factory=dict)  # lower-case keys
+    body: bytes = b""
+    elapsed: float = 0.0  # seconds
+
+    @property
+    def retry_after(self):
+        return parse_retry_after(self.headers.get("retry-after"))
+
+    def json(self):
+        """The body as JSON, or None when it is not JSON."""
+        import json
+
+        try:
+            return json.loads(self.body.decode("utf-8"))
+        except (UnicodeDecodeError, ValueError):
+            return None
+
+
+def send(method, url, *, body=None, headers=None, limits=None, allow_private=None):
+    """Send one request and return a SendResult whatever its status. Raises FetchError with
+    `sent` False when the request certainly never reached the server (bad address, DNS,
+    blocked address, refused connection, TLS handshake), True when it may have."""
+    limits = limits or Limits()
+    allow_private = private_addresses_allowed(allow_private)
+    started = time.monotonic()
+    try:
+        target = resolve(url, allow_private=allow_private)
+    except FetchError as error:
+        error.sent = False
+        raise
+    request_headers = {
+        "Host": host_header(target),
+        "User-Agent": user_agent(),
+        "Accept": "application/json, */*;q=0.5",
+        "Accept-Encoding": "gzip, deflate",
+        **(headers or {}),
+    }
+    timeout = urllib3.Timeout(connect=limits.connect_timeout, read=limits.max_seconds)
+    pool = open_pool(target, timeout)
+    response = None
+    deadline = started + limits.max_seconds
+    try:
+        response = _send_request(pool, target, method, body, request_headers, url, limits)
+        response_headers = {key.lower(): value for key, value in response.headers.items()}
+        try:
+            data = read_body(response, response_headers, url, limits, deadline)
+        except FetchError as error:
+            error.sent = True
+            error.status = response.status
+            raise
+        status = response.status
+    finally:
+        if response is not None:
+            response.close()
+        pool.close()
+    return SendResult(status, url, response_headers, data, time.monotonic() - started)
+
+
+def _send_request(pool, target, method, body, request_headers, url, limits):
+    try:
+        return pool.urlopen(
+            method,
+            target.path,
+            body=body,
+            headers=request_headers,
+            redirect=False,
+            retries=False,
+            preload_content=False,
+            decode_content=False,
+            assert_same_host=False,
+        )
+    except urllib3.exceptions.NewConnectionError as error:
+        # Caught first: urllib3 makes it a subclass of ConnectTimeoutError. Nothing was sent.
+        error = FetchError(
+            "connection",
+            _(
+                "Could not connect to %(url)s (%(reason)s). Check the address; if it is "
+                "right, the server may be down: it will be tried again later."
+            )
+            % {"url": url, "reason": getattr(error, "reason", None) or error},
+            url=url,
+        )
+        error.sent = False
+        raise error from None
+    except urllib3.exceptions.ConnectTimeoutError:
+        error = timeout_error(url, limits)
+        error.sent = False
+        raise error from None
+    except urllib3.exceptions.SSLError as error:
+        error = FetchError(
+            "tls",
+            _(
+                "The secure connection to %(url)s failed (%(reason)s). The server's "
+                "certificate may be expired or for another name; check the address."
+            )
+            % {"url": url, "reason": error},
+            url=url,
+        )
+        error.sent = False
+        raise error from None
+    except urllib3.exceptions.ReadTimeoutError:
+        error = timeout_error(url, limits)
+        error.sent = True
+        raise error from None
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        error = FetchError(
+            "connection",
+            _(
+                "The connection to %(url)s broke before an answer came (%(reason)s). The "
+                "request may have been received."
+            )
+            % {"url": url, "reason": getattr(error, "reason", None) or error},
+            url=url,
+        )
+        error.sent = True
+        raise error from None

@@ -5,9 +5,12 @@ their data in plain attributes; tests then poll them through the real HTTP stack
 are queued: `fail(429, retry_after=30)`, `malformed()`, `slow(seconds)`, each for the next
 `times` requests (optionally only those whose path starts with `path`). Every request is
 recorded in `requests`. Write endpoints (publishing) add rules with `methods=["POST"]`.
+`GET /_fake/stats` answers `stats()` (not recorded), so a benchmark running the fake in
+another process (`python -m tribu.testing.fakes`) can read its counts.
 """
 
 import json
+import socket
 import threading
 import time
 from dataclasses import dataclass, field
@@ -17,10 +20,15 @@ from werkzeug.routing import Map
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
 
+STATS_PATH = "/_fake/stats"
+
 
 class QuietHandler(WSGIRequestHandler):
     def log_request(self, *args, **kwargs):
         pass  # tests assert on `requests`; access logs would only be noise
+
+    def log_error(self, *args, **kwargs):
+        pass  # dropped connections (a fault on purpose) make werkzeug complain
 
 
 @dataclass
@@ -43,6 +51,11 @@ class Fault:
     malformed: bool = False  # 200 with a body that is not JSON
     body: bytes | None = None  # 200 (or `status`) with exactly these bytes
     delay: float = 0.0  # sleep before answering normally
+    # Process the request normally (a post is stored), then sleep this long before
+    # answering: a client with a shorter timeout sees "no answer" although it worked.
+    stall_after: float = 0.0
+    # Process normally, then drop the connection without answering.
+    drop_after: bool = False
     times: int = 1
     path: str | None = None
     headers: dict = field(default_factory=dict)
@@ -58,6 +71,8 @@ class FakeServer:
         self._server = None
         self._thread = None
         self._lock = threading.Lock()
+        # Seconds every answer takes (a network far away); faults add to it.
+        self.latency = 0.0
 
     # --- to override ---------------------------------------------------------------
     def rules(self):
@@ -66,10 +81,15 @@ class FakeServer:
     def error_body(self, status, message):
         return {"error": message}
 
+    def stats(self):
+        """What `GET /_fake/stats` answers: counts a benchmark in another process reads."""
+        return {"requests": len(self.requests)}
+
     # --- lifecycle -----------------------------------------------------------------
-    def start(self):
+    def start(self, port=0):
+        """Serve on 127.0.0.1, on a free port unless `port` is given (a standalone fake)."""
         self._server = make_server(
-            "127.0.0.1", 0, self.wsgi, threaded=True, request_handler=QuietHandler
+            "127.0.0.1", port, self.wsgi, threaded=True, request_handler=QuietHandler
         )
         self._thread = threading.Thread(
             # A short poll interval: shutdown() waits for it, once per test.
@@ -127,6 +147,14 @@ class FakeServer:
     def slow(self, seconds, *, times=1, path=None):
         self.faults.append(Fault(delay=seconds, times=times, path=path))
 
+    def stall_after_processing(self, seconds, *, times=1, path=None):
+        """The request is processed (the post exists) but the answer comes `seconds` late."""
+        self.faults.append(Fault(stall_after=seconds, times=times, path=path))
+
+    def drop_after_processing(self, *, times=1, path=None):
+        """The request is processed, then the connection closes with no answer."""
+        self.faults.append(Fault(drop_after=True, times=times, path=path))
+
     def _take_fault(self, path):
         with self._lock:
             for fault in self.faults:
@@ -153,6 +181,9 @@ class FakeServer:
     # --- WSGI ----------------------------------------------------------------------
     def wsgi(self, environ, start_response):
         request = Request(environ)
+        if request.path == STATS_PATH:
+            # The fake's own admin endpoint: not recorded, no latency, no faults.
+            return self.json(self.stats())(environ, start_response)
         body = request.get_data()
         self.requests.append(
             RecordedRequest(
@@ -163,11 +194,20 @@ class FakeServer:
                 body=body,
             )
         )
-        response = self.dispatch(request)
+        if self.latency:
+            time.sleep(self.latency)
+        fault = self._take_fault(request.path)
+        response = self.dispatch(request, fault)
+        if fault is not None and fault.stall_after:
+            time.sleep(fault.stall_after)
+        if fault is not None and fault.drop_after:
+            # Close the socket under werkzeug's feet: the client reads no answer at all.
+            environ["werkzeug.socket"].shutdown(socket.SHUT_RDWR)
+            start_response("500 Dropped", [])
+            return []
         return response(environ, start_response)
 
-    def dispatch(self, request):
-        fault = self._take_fault(request.path)
+    def dispatch(self, request, fault=None):
         if fault is not None:
             if fault.delay:
                 time.sleep(fault.delay)

@@ -1,0 +1,24 @@
+"""One module per network, behind the interface in base.py. `client_for(channel)` picks it."""
+
+from importlib import import_module
+
+CLIENTS = {
+    "mastodon": "tribu.channels.networks.mastodon.MastodonClient",
+    "bluesky": "tribu.channels.networks.bluesky.BlueskyClient",
+}
+
+
+def client_class(network):
+    path = CLIENTS.get(network)
+    if path is None:
+        raise LookupError(f"No client for the network {network!r}")
+    module, name = path.rsplit(".", 1)
+    return getattr(import_module(module), name)
+
+
+def client_for(channel, *, on_secrets=None, timeout=None):
+    return client_class(channel.network)(channel, on_secrets=on_secrets, timeout=timeout)
+
+
+def supported(network):
+    return network in CLIENTS

@@ -1,0 +1,44 @@
+"""What a delivery publishes: the channel's variant of the post, frozen at the first attempt
+so that every retry sends exactly the same thing."""
+
+from tribu.channels.networks.base import Content
+from tribu.publishing.models import PostVariant
+from tribu.publishing.services.deliveries import settings_for
+from tribu.publishing.services.links import apply_short_links
+
+
+def for_variant(variant, *, language=""):
+    post = variant.post
+    media = [
+        {
+            "path": item.file.name,
+            "alt": item.alt_text,
+            "content_type": item.content_type,
+            "width": item.width,
+            "height": item.height,
+            "size": item.size_bytes,
+        }
+        for item in post.media.all()
+    ]
+    return Content(
+        text=variant.effective_text,
+        thread=[part for part in (variant.effective_thread or []) if str(part).strip()],
+        first_comment=variant.effective_first_comment or "",
+        media=media,
+        link_card=dict(post.link_card or {}),
+        language=language or post.workspace.language,
+    )
+
+
+def snapshot(delivery):
+    variant = (
+        PostVariant.objects.select_related("post", "post__workspace")
+        .filter(post_id=delivery.post_id, channel_id=delivery.channel_id)
+        .first()
+    )
+    if variant is None:  # the channel was removed from the post after the claim
+        variant = PostVariant(post=delivery.post, channel=delivery.channel)
+    content = for_variant(variant).as_json()
+    return apply_short_links(
+        content, delivery, enabled=settings_for(delivery.workspace).shorten_links
+    )
