@@ -106,7 +106,7 @@ def test_compose_autosave_and_client_approval(page, browser, live_server, make_u
         client.locator(".pv-mastodon").count() == 1 and client.locator(".pv-bluesky").count() == 1
     )
     client.get_by_role("textbox", name=re.compile("name|nom", re.I)).fill("Claire Roux")
-    client.get_by_role("button", name=re.compile("Approve|Approuver")).click()
+    client.get_by_role("button", name=re.compile("^(Approve|Valider)$")).click()
     client.locator(".message-success").wait_for()
     client_context.close()
 

@@ -62,6 +62,14 @@ def body_of(response):
     return html.unescape(response.content.decode())
 
 
+def visitor():
+    """A client who chose English with the language switcher (the page is otherwise in the
+    workspace's French), so the messages below read as written."""
+    client = Client()
+    client.cookies[django_settings.LANGUAGE_COOKIE_NAME] = "en"
+    return client
+
+
 def test_the_page_needs_no_account_and_shows_each_network(token, post):
     response = Client().get(address(token))
     assert response.status_code == 200
@@ -101,11 +109,11 @@ def test_approving_schedules_the_post_with_one_delivery_per_channel(token, post)
 
 
 def test_a_link_works_once(token, post):
-    Client().post(address(token), {"name": "Claire", "decision": "approved"})
-    response = Client().get(address(token))
+    visitor().post(address(token), {"name": "Claire", "decision": "approved"})
+    response = visitor().get(address(token))
     assert response.status_code == 410
     assert "This link was already used" in body_of(response)
-    response = Client().post(
+    response = visitor().post(
         address(token), {"name": "Eve", "decision": "rejected", "comment": "x"}
     )
     assert response.status_code == 410
@@ -114,12 +122,12 @@ def test_a_link_works_once(token, post):
 
 
 def test_asking_for_changes_needs_a_comment(token, post):
-    response = Client().post(address(token), {"name": "Claire", "decision": "rejected"})
+    response = visitor().post(address(token), {"name": "Claire", "decision": "rejected"})
     assert response.status_code == 400
     assert "Say what should change" in body_of(response)
     post.refresh_from_db()
     assert post.status == PostStatus.IN_REVIEW
-    Client().post(
+    visitor().post(
         address(token), {"name": "Claire", "decision": "rejected", "comment": "Trop long"}
     )
     post.refresh_from_db()
@@ -129,33 +137,33 @@ def test_asking_for_changes_needs_a_comment(token, post):
 
 
 def test_a_name_is_required(token, post):
-    response = Client().post(address(token), {"name": " ", "decision": "approved"})
+    response = visitor().post(address(token), {"name": " ", "decision": "approved"})
     assert response.status_code == 400
     assert "Write your name, so the team knows who decided." in body_of(response)
     assert ApprovalLink.objects.get().used_at is None
 
 
 def test_a_decision_is_required(token):
-    response = Client().post(address(token), {"name": "Claire"})
+    response = visitor().post(address(token), {"name": "Claire"})
     assert response.status_code == 400
     assert "Choose to approve or to ask for changes." in body_of(response)
 
 
 def test_an_unknown_token_is_not_found(db):
-    response = Client().get(address(secrets.token_urlsafe(32)))
+    response = visitor().get(address(secrets.token_urlsafe(32)))
     assert response.status_code == 404
     assert "This approval link is not valid" in body_of(response)
 
 
 def test_an_expired_link_is_gone(token):
     with time_machine.travel(timezone.now() + timedelta(days=8)):
-        response = Client().get(address(token))
+        response = visitor().get(address(token))
     assert response.status_code == 410 and "has expired" in body_of(response)
 
 
 def test_a_link_to_an_edited_post_is_gone(token, post, user):
     post_service.update_post(post, user, Role.OWNER, text="Autre texte")
-    response = Client().get(address(token))
+    response = visitor().get(address(token))
     assert response.status_code == 410
     assert "The post changed since this link was sent" in body_of(response)
 
@@ -172,4 +180,4 @@ def test_unknown_tokens_are_slowed_down(db, monkeypatch, token):
 
 
 def test_the_page_answers_get_and_post_only(token):
-    assert Client().put(address(token)).status_code == 405
+    assert visitor().put(address(token)).status_code == 405

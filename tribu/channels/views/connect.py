@@ -15,6 +15,7 @@ The Mastodon OAuth round trip:
 
 import secrets
 import time
+from urllib.parse import urlsplit
 
 from django.conf import settings
 from django.contrib import messages
@@ -247,12 +248,18 @@ def connect_mastodon(request):
                     "channel": target.pk if target else None,
                 },
             )
-            return redirect(
-                mastodon.authorization_url(
-                    app.base_url, app.client_id, app.redirect_uri, app.scopes, state,
-                    mastodon.code_challenge(verifier),
-                )
+            authorize_url = mastodon.authorization_url(
+                app.base_url, app.client_id, app.redirect_uri, app.scopes, state,
+                mastodon.code_challenge(verifier),
             )  # fmt: skip
+            # A link the user follows, not a redirect: browsers apply the page's CSP
+            # form-action ('self') to the redirects of a form POST, so a 302 to the
+            # instance would be blocked.
+            return render(
+                request,
+                "channels/continue.html",
+                {"authorize_url": authorize_url, "instance": urlsplit(app.base_url).netloc},
+            )
     return render_connect(
         request, "mastodon", channel=_posted_target(request, form, "mastodon"), oauth_form=form,
         status=400,
