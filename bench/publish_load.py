@@ -72,6 +72,18 @@ def run_scenario(name, fake, count, lead_seconds, timeout):
     delays = [(at - due).total_seconds() for at, due in published]
     last = max((at for at, _due in published), default=None)
     stats = json.loads(fake_stats(fake))
+    from tribu.publishing.models import DeliveryLog
+
+    events = dict(
+        DeliveryLog.objects.filter(delivery__post_id__in=ids)
+        .values_list("event")
+        .annotate(n=Count("id"))
+    )
+    errors = list(
+        DeliveryLog.objects.filter(delivery__post_id__in=ids)
+        .exclude(event__in=("scheduled", "claimed", "sending", "request", "published"))
+        .values_list("message", flat=True)[:3]
+    )
     return {
         "scenario": name,
         "deliveries": count,
@@ -82,6 +94,8 @@ def run_scenario(name, fake, count, lead_seconds, timeout):
         "delay_max_s": round(max(delays), 3) if delays else None,
         "fake_statuses_total": stats["statuses"],
         "fake_duplicates": len(stats["duplicates"]),
+        "log_events": events,
+        "first_errors": errors,
     }
 
 

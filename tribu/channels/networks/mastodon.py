@@ -610,7 +610,10 @@ class MastodonClient(Client):
             stage["status_ids"] = list(status_ids)
             if index == 0:
                 stage["url"] = status["url"]
-            save_stage(dict(stage))
+            if index < len(parts) - 1:
+                # A resumed attempt continues after this part; after the last one, the
+                # delivery records the outcome itself.
+                save_stage(dict(stage))
         return Published(remote_id=status_ids[0], url=stage.get("url") or "", requests=log)
 
     def post_status(self, body, key, log):

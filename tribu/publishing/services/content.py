@@ -2,7 +2,7 @@
 so that every retry sends exactly the same thing."""
 
 from tribu.channels.networks.base import Content
-from tribu.publishing.models import PostVariant
+from tribu.publishing.models import PostVariant, PublishingSettings
 from tribu.publishing.services.deliveries import settings_for
 from tribu.publishing.services.links import apply_short_links
 
@@ -18,7 +18,7 @@ def for_variant(variant, *, language=""):
             "height": item.height,
             "size": item.size_bytes,
         }
-        for item in post.media.all()
+        for item in post.media.order_by("position", "id")
     ]
     return Content(
         text=variant.effective_text,
@@ -31,14 +31,20 @@ def for_variant(variant, *, language=""):
 
 
 def snapshot(delivery):
-    variant = (
-        PostVariant.objects.select_related("post", "post__workspace")
-        .filter(post_id=delivery.post_id, channel_id=delivery.channel_id)
-        .first()
+    # The delivery comes with its post and workspace: reuse them, and skip the variants'
+    # default ordering (a join on channels), pointless for one row.
+    found = list(
+        PostVariant.objects.filter(post_id=delivery.post_id, channel_id=delivery.channel_id)
+        .order_by()
+        .only("id", "post_id", "channel_id", "text", "thread", "first_comment")
     )
-    if variant is None:  # the channel was removed from the post after the claim
-        variant = PostVariant(post=delivery.post, channel=delivery.channel)
+    # No variant: the channel was removed from the post after the claim.
+    variant = found[0] if found else PostVariant(post=delivery.post, channel=delivery.channel)
+    variant.post = delivery.post
+    variant.post.workspace = delivery.workspace
     content = for_variant(variant).as_json()
-    return apply_short_links(
-        content, delivery, enabled=settings_for(delivery.workspace).shorten_links
-    )
+    try:
+        settings = delivery.workspace.publishing  # loaded with the delivery by the publisher
+    except PublishingSettings.DoesNotExist:
+        settings = settings_for(delivery.workspace)
+    return apply_short_links(content, delivery, enabled=settings.shorten_links)
