@@ -16,6 +16,7 @@ from tribu.publishing.services.rituals import (
     materialize,
     materialize_due,
     occurrences,
+    resync,
     skip,
     validate_rule,
 )
@@ -580,3 +581,29 @@ def test_skip_accepts_a_local_time_in_the_gap(workspace):
         utc(2026, 3, 30, 0, 30),
     ]
     assert [moment.day for moment in occurrences(nightly, now, utc(2026, 3, 31))] == [28, 30]
+
+
+def test_resync_brings_untouched_drafts_in_line_and_leaves_edited_ones(tuesdays, channels):
+    materialize(tuesdays, NOW + timedelta(days=21), now=NOW)  # the 3rd, 10th and 17th
+    edited = Post.objects.get(ritual=tuesdays, occurrence_at=utc(2026, 3, 10, 8, 0))
+    Post.objects.filter(pk=edited.pk).update(text="Edited by the team")
+    before = Ritual(pk=tuesdays.pk, name=tuesdays.name, template=tuesdays.template)
+    # The series moves to Wednesdays, with a new template and only one channel.
+    tuesdays.rule = "FREQ=WEEKLY;BYDAY=WE"
+    tuesdays.template = "Le conseil du mercredi"
+    tuesdays.save()
+    tuesdays.channels.set(channels[:1])
+
+    resync(tuesdays, before, NOW, horizon=timedelta(days=21))
+
+    remaining = Post.objects.filter(ritual=tuesdays)
+    # Untouched Tuesday drafts left the series; the edited one is kept as it is.
+    assert list(remaining.values_list("text", flat=True)) == ["Edited by the team"]
+    created = materialize(tuesdays, NOW + timedelta(days=21), now=NOW)
+    assert [post.publish_at for post in created] == [
+        utc(2026, 3, 4, 8, 0),
+        utc(2026, 3, 11, 8, 0),
+        utc(2026, 3, 18, 8, 0),
+    ]
+    assert all(post.text == "Le conseil du mercredi" for post in created)
+    assert {v.channel for post in created for v in post.variants.all()} == {channels[0]}

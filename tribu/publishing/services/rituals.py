@@ -357,3 +357,32 @@ def skip(ritual, occurrence_at):
             else:
                 kept = post
     return kept
+
+
+def resync(ritual, before, now, *, horizon=None):
+    """After an edit, bring the ritual's future drafts that nobody touched in line with it:
+    gone from the series (or the ritual made inactive) → deleted; still in it → the new
+    template and channels. Drafts someone edited or moved are left alone.
+
+    `before` is the ritual as it was (its template tells untouched drafts apart)."""
+    horizon = horizon or MATERIALIZE_HORIZON
+    try:
+        keep = set(occurrences(ritual, now, now + horizon)) if ritual.active else set()
+    except ValidationError:  # the form validated the rule; never expected here
+        keep = set()
+    channels = list(ritual.channels.all())
+    future = Post.objects.filter(ritual=ritual, occurrence_at__gte=now)
+    for post in future:
+        if post.publish_at != post.occurrence_at or not _untouched(post, before):
+            continue
+        if post.occurrence_at not in keep:
+            post.delete()
+            continue
+        # The title follows the ritual's name unless someone gave the post its own.
+        title = ritual.name[:200] if post.title == before.name[:200] else post.title
+        Post.objects.filter(pk=post.pk).update(text=ritual.template, title=title, updated_at=now)
+        post.variants.exclude(channel__in=channels).delete()
+        present = set(post.variants.values_list("channel_id", flat=True))
+        PostVariant.objects.bulk_create(
+            [PostVariant(post=post, channel=c) for c in channels if c.pk not in present]
+        )

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET
 from tribu.core.access import can, workspace_view
 from tribu.core.services.audit import record
 from tribu.publishing.forms_calendar import WEEKDAY_CODES, RitualForm, describe
-from tribu.publishing.models import Post, PostVariant, Ritual
+from tribu.publishing.models import Post, Ritual
 from tribu.publishing.services import ics, rituals
 
 W = "w/<slug:ws>/publishing/rituals/"
@@ -75,35 +75,6 @@ def ritual_list(request):
     )
 
 
-def _sync_posts(ritual, before, now):
-    """After an edit, bring the ritual's future drafts that nobody touched in line with it:
-    gone from the series (or the ritual made inactive) → deleted; still in it → the new
-    template and channels. Drafts someone edited or moved are left alone.
-
-    `before` is the ritual as it was (its template tells untouched drafts apart). This is
-    domain logic that belongs in services/rituals.py; it lives here until it moves there."""
-    try:
-        keep = set(rituals.occurrences(ritual, now, now + UPCOMING)) if ritual.active else set()
-    except ValidationError:  # the form validated the rule; never expected here
-        keep = set()
-    channels = list(ritual.channels.all())
-    future = Post.objects.filter(ritual=ritual, occurrence_at__gte=now)
-    for post in future:
-        if post.publish_at != post.occurrence_at or not rituals._untouched(post, before):
-            continue
-        if post.occurrence_at not in keep:
-            post.delete()
-            continue
-        # The title follows the ritual's name unless someone gave the post its own.
-        title = ritual.name[:200] if post.title == before.name[:200] else post.title
-        Post.objects.filter(pk=post.pk).update(text=ritual.template, title=title, updated_at=now)
-        post.variants.exclude(channel__in=channels).delete()
-        present = set(post.variants.values_list("channel_id", flat=True))
-        PostVariant.objects.bulk_create(
-            [PostVariant(post=post, channel=c) for c in channels if c.pk not in present]
-        )
-
-
 def _save(request, form, ritual=None):
     data = form.cleaned_data
     now = timezone.now()
@@ -122,7 +93,7 @@ def _save(request, form, ritual=None):
         ritual.save()
         ritual.channels.set(data["channels"])
         if before is not None:
-            _sync_posts(ritual, before, now)
+            rituals.resync(ritual, before, now)
         created = rituals.materialize(ritual, now + rituals.MATERIALIZE_HORIZON, now=now)
         action = "ritual.updated" if before is not None else "ritual.created"
         record(request.workspace, action, actor=request.user, request=request,
