@@ -102,6 +102,10 @@ def ensure_demo(data_dir=None):
     from tribu.alerts.services.demo import ensure_alerts_demo
 
     ensure_alerts_demo(workspace)
+    # Publishing: demo channels (never contacted), published posts, a ritual, approvals.
+    from tribu.publishing.services.demo import ensure_publishing_demo
+
+    ensure_publishing_demo(workspace)
     return DemoLogin(
         email=DEMO_EMAIL,
         password=password,
