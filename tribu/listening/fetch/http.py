@@ -446,6 +446,18 @@ def request(pool, target, request_headers, url, limits):
         ) from None
 
 
+def broken_while_reading(url, error):
+    return FetchError(
+        "connection",
+        _(
+            "The connection to %(url)s broke while reading (%(reason)s). It will be "
+            "tried again later."
+        )
+        % {"url": url, "reason": error},
+        url=url,
+    )
+
+
 def read_body(response, response_headers, url, limits, deadline):
     declared = response_headers.get("content-length", "")
     if declared.isdigit() and int(declared) > limits.max_bytes:
@@ -493,15 +505,7 @@ def read_body(response, response_headers, url, limits, deadline):
     except urllib3.exceptions.ReadTimeoutError:
         raise timeout_error(url, limits) from None
     except (urllib3.exceptions.HTTPError, OSError) as error:
-        raise FetchError(
-            "connection",
-            _(
-                "The connection to %(url)s broke while reading (%(reason)s). It will be "
-                "tried again later."
-            )
-            % {"url": url, "reason": error},
-            url=url,
-        ) from None
+        raise broken_while_reading(url, error) from None
     return b"".join(parts)
 
 
@@ -586,10 +590,13 @@ class SendResult:
             return None
 
 
-def send(method, url, *, body=None, headers=None, limits=None, allow_private=None):
+def send(method, url, *, body=None, headers=None, limits=None, allow_private=None, excerpt=None):
     """Send one request and return a SendResult whatever its status. Raises FetchError with
     `sent` False when the request certainly never reached the server (bad address, DNS,
-    blocked address, refused connection, TLS handshake), True when it may have."""
+    blocked address, refused connection, TLS handshake), True when it may have.
+
+    `excerpt`: read only the first that many bytes of the answer, uncompressed, and drop the
+    rest (a webhook receiver's answer is only logged)."""
     limits = limits or Limits()
     allow_private = private_addresses_allowed(allow_private)
     started = time.monotonic()
@@ -602,7 +609,7 @@ def send(method, url, *, body=None, headers=None, limits=None, allow_private=Non
         "Host": host_header(target),
         "User-Agent": user_agent(),
         "Accept": "application/json, */*;q=0.5",
-        "Accept-Encoding": "gzip, deflate",
+        "Accept-Encoding": "identity" if excerpt is not None else "gzip, deflate",
         **(headers or {}),
     }
     timeout = urllib3.Timeout(connect=limits.connect_timeout, read=limits.max_seconds)
@@ -613,7 +620,10 @@ def send(method, url, *, body=None, headers=None, limits=None, allow_private=Non
         response = _send_request(pool, target, method, body, request_headers, url, limits)
         response_headers = {key.lower(): value for key, value in response.headers.items()}
         try:
-            data = read_body(response, response_headers, url, limits, deadline)
+            if excerpt is not None:
+                data = _read_excerpt(response, excerpt, url, limits)
+            else:
+                data = read_body(response, response_headers, url, limits, deadline)
         except FetchError as error:
             error.sent = True
             error.status = response.status
@@ -624,6 +634,15 @@ def send(method, url, *, body=None, headers=None, limits=None, allow_private=Non
             response.close()
         pool.close()
     return SendResult(status, url, response_headers, data, time.monotonic() - started)
+
+
+def _read_excerpt(response, size, url, limits):
+    try:
+        return response.read(size, decode_content=False) or b""
+    except urllib3.exceptions.ReadTimeoutError:
+        raise timeout_error(url, limits) from None
+    except (urllib3.exceptions.HTTPError, OSError) as error:
+        raise broken_while_reading(url, error) from None
 
 
 def _send_request(pool, target, method, body, request_headers, url, limits):

@@ -8,7 +8,6 @@ import json
 import time
 import uuid
 
-import urllib3
 from django.conf import settings
 from django.urls import reverse
 from django.utils import timezone, translation
@@ -16,16 +15,13 @@ from django.utils.translation import gettext as _
 
 from tribu.core.services.audit import record
 from tribu.listening.fetch.http import (
-    FetchError,
+    Limits,
     address_is_blocked,
     blocked_error,
     check_url,
-    host_header,
-    open_pool,
     parse_retry_after,
     private_addresses_allowed,
-    resolve,
-    user_agent,
+    send,
 )
 from tribu.notifications.kinds import render
 from tribu.notifications.models import Delivery, Webhook, new_secret
@@ -151,81 +147,22 @@ class PostResult:
         return parse_retry_after(self.headers.get("retry-after"))
 
 
-def connection_error(url, error):
-    return FetchError(
-        "connection",
-        _(
-            "Could not connect to %(url)s (%(reason)s). Check the address, or that the "
-            "receiver is running."
-        )
-        % {"url": url, "reason": getattr(error, "reason", None) or error},
-        url=url,
-    )
-
-
 def post(url, body, headers, *, allow_private=None):
-    """POST `body` to `url` through the SSRF guard of tribu.listening.fetch.http: the host is
-    resolved and every address checked, the connection pinned to the checked address,
-    redirects are not followed, time is bounded and only an excerpt of the answer is read.
-    Returns a PostResult whatever the status; raises FetchError when no answer came."""
-    allow_private = private_addresses_allowed(allow_private)
-    started = time.monotonic()
-    target = resolve(url, allow_private=allow_private)
-    request_headers = {
-        "Host": host_header(target),
-        "User-Agent": user_agent(),
-        "Accept": "*/*",
-        "Accept-Encoding": "identity",
-        **headers,
-    }
-    pool = open_pool(target, urllib3.Timeout(connect=CONNECT_TIMEOUT, read=TOTAL_TIMEOUT))
-    response = None
-    try:
-        response = pool.urlopen(
-            "POST",
-            target.path,
-            body=body,
-            headers=request_headers,
-            redirect=False,
-            retries=False,
-            preload_content=False,
-            decode_content=False,
-            assert_same_host=False,
-        )
-        excerpt = response.read(EXCERPT_BYTES, decode_content=False) or b""
-        response_headers = {key.lower(): value for key, value in response.headers.items()}
-        status = response.status
-    except urllib3.exceptions.NewConnectionError as error:
-        # Caught first: urllib3 makes it a subclass of ConnectTimeoutError.
-        raise connection_error(url, error) from None
-    except (urllib3.exceptions.ConnectTimeoutError, urllib3.exceptions.ReadTimeoutError):
-        raise FetchError(
-            "timeout",
-            _("%(url)s did not answer within %(seconds)s seconds.")
-            % {"url": url, "seconds": f"{TOTAL_TIMEOUT:g}"},
-            url=url,
-        ) from None
-    except urllib3.exceptions.SSLError as error:
-        raise FetchError(
-            "tls",
-            _(
-                "The secure connection to %(url)s failed (%(reason)s). Check the address, or "
-                "ask the receiver's owner to renew its certificate."
-            )
-            % {"url": url, "reason": error},
-            url=url,
-        ) from None
-    except (urllib3.exceptions.HTTPError, OSError) as error:
-        raise connection_error(url, error) from None
-    finally:
-        if response is not None:
-            response.close()
-        pool.close()
+    """POST `body` to `url` through the guarded `send` of tribu.listening.fetch.http (every
+    resolved address checked and the connection pinned to it, no redirects, bounded time),
+    reading only an excerpt of the answer. Returns a PostResult whatever the status; raises
+    FetchError when no answer came."""
+    result = send(
+        "POST",
+        url,
+        body=body,
+        headers={"Accept": "*/*", **headers},
+        limits=Limits(max_seconds=TOTAL_TIMEOUT, connect_timeout=CONNECT_TIMEOUT),
+        allow_private=allow_private,
+        excerpt=EXCERPT_BYTES,
+    )
     return PostResult(
-        status,
-        response_headers,
-        excerpt.decode("utf-8", "replace"),
-        time.monotonic() - started,
+        result.status, result.headers, result.body.decode("utf-8", "replace"), result.elapsed
     )
 
 
