@@ -22,15 +22,12 @@ import json
 import os
 import statistics
 import sys
-import tempfile
 import time
-from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
 
 def percentile(values, fraction):
@@ -41,14 +38,7 @@ def percentile(values, fraction):
     return ordered[index]
 
 
-from tribu.testing.publish_harness import (  # noqa: E402
-    fake_stats,
-    seed,
-    setup_django,
-    start_workers,
-    stop_workers,
-    wait_for_heartbeats,
-)
+from tribu.testing.publish_harness import fake_stats, publishing_run, seed  # noqa: E402
 
 
 def run_scenario(name, fake, count, lead_seconds, timeout):
@@ -109,33 +99,14 @@ def main(argv=None):
     parser.add_argument("--timeout", type=float, default=300)
     args = parser.parse_args(argv)
 
-    with ExitStack() as stack:
-        database_url = os.environ.get("DATABASE_URL")
-        if not database_url:
-            from run_tests import postgres_bin_dir, throwaway_cluster
-
-            bin_dir = postgres_bin_dir()
-            if bin_dir is None:
-                raise SystemExit("PostgreSQL is not installed and DATABASE_URL is not set.")
-            database_url = stack.enter_context(throwaway_cluster(bin_dir))
-        data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="tribu-bench-pub-"))
-        setup_django(database_url, data_dir)
-        from tribu.testing.fakes.mastodon import MastodonPublishFake
-
-        fake = MastodonPublishFake()
-        fake.latency = args.latency
-        fake.start()
-        stack.callback(fake.stop)
-        workers = start_workers(args.workers, args.threads, database_url, data_dir, data_dir)
-
-        stack.callback(stop_workers, workers)
-        wait_for_heartbeats(args.workers)
+    with publishing_run(workers=args.workers, threads=args.threads, latency=args.latency,
+                        prefix="tribu-bench-pub-") as run:  # fmt: skip
         setup = {"workers": args.workers, "threads": args.threads, "latency_s": args.latency,
                  "cpus": os.cpu_count()}  # fmt: skip
         print(json.dumps(setup), flush=True)
-        same_minute = run_scenario("same_minute", fake, args.deliveries, 10, args.timeout)
+        same_minute = run_scenario("same_minute", run.fake, args.deliveries, 10, args.timeout)
         print(json.dumps(same_minute), flush=True)
-        print(json.dumps(run_scenario("burst", fake, args.burst, 5, 60)), flush=True)
+        print(json.dumps(run_scenario("burst", run.fake, args.burst, 5, 60)), flush=True)
     return 0
 
 

@@ -14,28 +14,18 @@ queued), none duplicated. Exits 1 and prints the offenders otherwise.
 
 import argparse
 import json
-import os
 import random
 import signal
 import sys
-import tempfile
 import time
 from collections import Counter
-from contextlib import ExitStack
 from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
-sys.path.insert(0, str(ROOT / "scripts"))
 
-from tribu.testing.publish_harness import (  # noqa: E402
-    seed,
-    setup_django,
-    start_workers,
-    stop_workers,
-    wait_for_heartbeats,
-)
+from tribu.testing.publish_harness import publishing_run, seed  # noqa: E402
 
 ACTIVE_STATES = ("scheduled", "claimed", "sending", "retrying")
 ATTENTION_STATES = ("failed", "unknown", "held")
@@ -53,30 +43,13 @@ def main(argv=None):
     args = parser.parse_args(argv)
     chance = random.Random(args.seed)
 
-    with ExitStack() as stack:
-        database_url = os.environ.get("DATABASE_URL")
-        if not database_url:
-            from run_tests import postgres_bin_dir, throwaway_cluster
-
-            bin_dir = postgres_bin_dir()
-            if bin_dir is None:
-                raise SystemExit("PostgreSQL is not installed and DATABASE_URL is not set.")
-            database_url = stack.enter_context(throwaway_cluster(bin_dir))
-        data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix="tribu-faults-"))
-        setup_django(database_url, data_dir)
+    with publishing_run(workers=args.workers, threads=args.threads, latency=args.latency,
+                        prefix="tribu-faults-") as run:  # fmt: skip
         from django.utils import timezone
 
         from tribu.publishing.models import Delivery
-        from tribu.testing.fakes.mastodon import MastodonPublishFake
 
-        fake = MastodonPublishFake()
-        fake.latency = args.latency
-        fake.start()
-        stack.callback(fake.stop)
-        workers = start_workers(args.workers, args.threads, database_url, data_dir, data_dir)
-        stack.callback(stop_workers, workers)
-        wait_for_heartbeats(args.workers)
-
+        fake, workers = run.fake, run.workers
         due_at = timezone.now() + timedelta(seconds=5)
         prefix = f"faults {time.time_ns()}"
         post_ids = seed(fake, args.deliveries, due_at, prefix)
@@ -93,8 +66,7 @@ def main(argv=None):
             victim.send_signal(signal.SIGKILL)
             victim.wait()
             killed += 1
-            workers.extend(start_workers(1, args.threads, database_url, data_dir, data_dir,
-                                         first=spawned))  # fmt: skip
+            run.start_worker(spawned, args.threads)
             spawned += 1
             remaining = deliveries.filter(state__in=ACTIVE_STATES).count()
             print(f"kill {killed}: pid {victim.pid}, {remaining} deliveries still active",

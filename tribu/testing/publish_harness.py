@@ -6,9 +6,55 @@ import os
 import signal
 import subprocess
 import sys
+import tempfile
 import time
+from contextlib import ExitStack, contextmanager
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
+
+
+@dataclass
+class Run:
+    fake: object  # the Mastodon contract fake, serving in this process
+    workers: list  # the worker processes (Popen); add replacements here
+    database_url: str
+    data_dir: str
+
+    def start_worker(self, number, threads):
+        worker = start_workers(1, threads, self.database_url, self.data_dir, self.data_dir,
+                               first=number)[0]  # fmt: skip
+        self.workers.append(worker)
+        return worker
+
+
+@contextmanager
+def publishing_run(*, workers, threads, latency, prefix):
+    """PostgreSQL (DATABASE_URL, else a throwaway cluster from scripts/run_tests.py), Django
+    set up on it, the fake answering in `latency` seconds, and `workers` real workers whose
+    heartbeats are in. Everything is stopped and removed on exit."""
+    with ExitStack() as stack:
+        database_url = os.environ.get("DATABASE_URL")
+        if not database_url:
+            sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "scripts"))
+            from run_tests import postgres_bin_dir, throwaway_cluster
+
+            bin_dir = postgres_bin_dir()
+            if bin_dir is None:
+                raise SystemExit("PostgreSQL is not installed and DATABASE_URL is not set.")
+            database_url = stack.enter_context(throwaway_cluster(bin_dir))
+        data_dir = stack.enter_context(tempfile.TemporaryDirectory(prefix=prefix))
+        setup_django(database_url, data_dir)
+        from tribu.testing.fakes.mastodon import MastodonPublishFake
+
+        fake = MastodonPublishFake()
+        fake.latency = latency
+        fake.start()
+        stack.callback(fake.stop)
+        started = start_workers(workers, threads, database_url, data_dir, data_dir)
+        stack.callback(stop_workers, started)
+        wait_for_heartbeats(workers)
+        yield Run(fake, started, database_url, data_dir)
 
 
 def setup_django(database_url, data_dir):

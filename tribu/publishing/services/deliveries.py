@@ -6,8 +6,6 @@ a person and a worker, acting at once make exactly one move; the loser gets a
 DeliveryError that says to reload. Each move writes a line in the delivery's log.
 """
 
-from datetime import timedelta
-
 from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
@@ -25,6 +23,7 @@ from tribu.publishing.models import (
     PostStatus,
     PublishingSettings,
 )
+from tribu.publishing.services.late import is_too_late
 
 # States in which the network may have the post, or is being asked for it: a post with a
 # delivery in one of these can no longer be edited or unscheduled for that channel.
@@ -301,54 +300,40 @@ def _audit(delivery, action, actor, request):
 # Holds: the crisis switch and channels to reconnect --------------------------------------
 
 
+def _hold(deliveries, reason, states):
+    """Hold `deliveries` that are in one of `states`, with one log line each. The rows are
+    locked first, so the log names exactly the deliveries that moved."""
+    now = timezone.now()
+    with transaction.atomic():
+        held = list(
+            deliveries.filter(state__in=states).select_for_update().values_list("id", flat=True)
+        )
+        Delivery.objects.filter(pk__in=held).update(
+            state=DeliveryState.HELD, hold_reason=reason, claimed_by="", lease_until=None,
+            updated_at=now,
+        )  # fmt: skip
+        DeliveryLog.objects.bulk_create(
+            DeliveryLog(delivery_id=pk, at=now, event="held", state=DeliveryState.HELD,
+                        message=str(HoldReason(reason).label))
+            for pk in held
+        )  # fmt: skip
+    return len(held)
+
+
 def hold_workspace(workspace):
     """Hold every delivery that has not started: scheduled, retrying, or claimed by a worker
     that has not contacted the network yet (it re-checks before sending)."""
-    now = timezone.now()
-    held = list(
-        Delivery.objects.filter(
-            workspace=workspace,
-            state__in=(*CLAIMABLE_STATES, DeliveryState.CLAIMED),
-        ).values_list("id", flat=True)
+    return _hold(
+        Delivery.objects.filter(workspace=workspace),
+        HoldReason.PAUSED,
+        (*CLAIMABLE_STATES, DeliveryState.CLAIMED),
     )
-    moved = Delivery.objects.filter(
-        pk__in=held, state__in=(*CLAIMABLE_STATES, DeliveryState.CLAIMED)
-    ).update(
-        state=DeliveryState.HELD,
-        hold_reason=HoldReason.PAUSED,
-        claimed_by="",
-        lease_until=None,
-        updated_at=now,
-    )
-    DeliveryLog.objects.bulk_create(
-        DeliveryLog(delivery_id=pk, at=now, event="held", state=DeliveryState.HELD,
-                    message=str(HoldReason.PAUSED.label))
-        for pk in held
-    )  # fmt: skip
-    return moved
 
 
 def hold_channel(channel):
-    """A channel needs reconnecting: hold its deliveries that have not started."""
-    now = timezone.now()
-    held = list(
-        Delivery.objects.filter(channel=channel, state__in=CLAIMABLE_STATES).values_list(
-            "id", flat=True
-        )
-    )
-    Delivery.objects.filter(pk__in=held, state__in=CLAIMABLE_STATES).update(
-        state=DeliveryState.HELD,
-        hold_reason=HoldReason.RECONNECT,
-        claimed_by="",
-        lease_until=None,
-        updated_at=now,
-    )
-    DeliveryLog.objects.bulk_create(
-        DeliveryLog(delivery_id=pk, at=now, event="held", state=DeliveryState.HELD,
-                    message=str(HoldReason.RECONNECT.label))
-        for pk in held
-    )  # fmt: skip
-    return len(held)
+    """A channel needs reconnecting: hold its deliveries that have not started (a claimed
+    one is held by its worker, which re-checks the channel before sending)."""
+    return _hold(Delivery.objects.filter(channel=channel), HoldReason.RECONNECT, CLAIMABLE_STATES)
 
 
 def release(deliveries, *, now=None, late_limit=None):
@@ -367,7 +352,7 @@ def release(deliveries, *, now=None, late_limit=None):
         limit = late_limit
         if limit is None:
             limit = settings_for(delivery.workspace).late_limit_minutes
-        if now - delivery.due_at > timedelta(minutes=limit):
+        if is_too_late(delivery.due_at, now, limit):
             stale.append(delivery.pk)
         else:
             released.append(delivery.pk)
