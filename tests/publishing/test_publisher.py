@@ -294,3 +294,21 @@ def test_editing_a_scheduled_post_after_approval_sends_it_back_to_review(schedul
     assert post.status == PostStatus.IN_REVIEW
     assert not post.deliveries.exists()
     assert post.comments.filter(kind="reopened").exists()
+
+
+def test_the_tick_claims_unknown_outcomes_once_and_reconciles_them(schedule, fake):
+    from tribu.publishing.tasks import claim_reconciliations
+
+    delivery = schedule(text="Où est-il ?")
+    fake.drop_after_processing(path="/api/v1/statuses")
+    Delivery.objects.filter(pk=delivery.pk).update(
+        first_sent_at=timezone.now() - timedelta(hours=2)  # past Mastodon's key window
+    )
+    assert run() == {delivery.pk: DeliveryState.UNKNOWN}
+    due = Delivery.objects.get(pk=delivery.pk).reconcile_at
+    assert claim_reconciliations(due - timedelta(seconds=1)) == 0  # not yet
+    assert claim_reconciliations(due) == 1  # huey runs the task at once in tests
+    assert claim_reconciliations(due) == 0
+    delivery.refresh_from_db()
+    assert delivery.state == DeliveryState.PUBLISHED
+    assert len(fake.posts_with_text("Où est-il ?")) == 1

@@ -4,7 +4,7 @@ from huey.contrib.djhuey import db_task
 
 from tribu.channels.models import Channel, ChannelState
 from tribu.channels.services import channels
-from tribu.core.tick import CLAIM_BATCH, claim_row, claimer
+from tribu.core.tick import claim_leases, claimer
 
 
 @claimer
@@ -14,13 +14,8 @@ def claim_token_refreshes(now):
         .order_by("next_refresh_at")
         .values_list("id", "next_refresh_at")
     )
-    claimed = 0
-    for pk, seen in due[:CLAIM_BATCH]:
-        lease = now + channels.REFRESH_LEASE
-        if claim_row(Channel, pk, "next_refresh_at", seen, lease, now):
-            claimed += 1
-            refresh_task(pk, lease)
-    return claimed
+    lease = now + channels.REFRESH_LEASE
+    return claim_leases(due, Channel, "next_refresh_at", lease, now, refresh_task)
 
 
 @db_task(retries=1, retry_delay=60)

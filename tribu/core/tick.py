@@ -68,6 +68,18 @@ def claim_row(model, pk, field, seen, next_value, now):
     return updated == 1
 
 
+def claim_leases(due, model, field, lease, now, enqueue):
+    """Claim each (pk, seen) of `due` (values_list rows, CLAIM_BATCH at most) by moving
+    `field` from `seen` to `lease` with claim_row, and call `enqueue(pk, lease)` for every
+    row this worker won. Returns how many it won."""
+    claimed = 0
+    for pk, seen in due[:CLAIM_BATCH]:
+        if claim_row(model, pk, field, seen, lease, now):
+            claimed += 1
+            enqueue(pk, lease)
+    return claimed
+
+
 def beat(name, now=None):
     """Record that worker `name` is alive (read by /healthz)."""
     now = now or timezone.now()

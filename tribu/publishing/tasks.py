@@ -7,7 +7,7 @@ waiting for the 5-second tick.
 
 from huey.contrib.djhuey import db_task
 
-from tribu.core.tick import CLAIM_BATCH, HOUSEKEEPING, claim_row, claimer
+from tribu.core.tick import HOUSEKEEPING, claim_leases, claimer
 from tribu.publishing.models import Delivery, DeliveryState
 from tribu.publishing.services import reconcile
 
@@ -20,13 +20,8 @@ def claim_reconciliations(now):
         .order_by("reconcile_at")
         .values_list("id", "reconcile_at")
     )
-    claimed = 0
-    for pk, seen in due[:CLAIM_BATCH]:
-        lease = now + reconcile.LEASE
-        if claim_row(Delivery, pk, "reconcile_at", seen, lease, now):
-            claimed += 1
-            reconcile_task(pk, lease)
-    return claimed
+    lease = now + reconcile.LEASE
+    return claim_leases(due, Delivery, "reconcile_at", lease, now, reconcile_task)
 
 
 @db_task(retries=1, retry_delay=60)
