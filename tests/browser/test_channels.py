@@ -92,6 +92,18 @@ def test_connect_a_channel_then_pause_and_resume(page, live_server, make_user, p
     delivery.refresh_from_db()
     assert delivery.state == DeliveryState.SCHEDULED
 
+    # The channel's page: a regular slot, Monday at 9:00, then renamed.
+    page.goto(f"{live_server.url}/w/lumiere/channels/")
+    page.locator(".channel-item a.channel-name").click()
+    page.wait_for_url(re.compile(rf"/w/lumiere/channels/{channel.pk}/$"))
+    expect(page.get_by_text("No queue slot yet.")).to_be_visible()
+    page.get_by_label("Day").select_option(label="Monday")
+    page.get_by_label("Time").fill("09:00")
+    page.get_by_role("button", name="Add the slot").click()
+    expect(page.locator(".slot-list")).to_contain_text("Monday")
+    slot = channel.queue_slots.get()
+    assert (slot.weekday, slot.at_time.hour, slot.at_time.minute) == (0, 9, 0)
+
     # A phone-sized screen still shows the channel and its state.
     page.set_viewport_size({"width": 390, "height": 800})
     page.goto(f"{live_server.url}/w/lumiere/channels/")

@@ -14,7 +14,7 @@ from tribu.publishing.models import Delivery, Post, PostStatus, PublishingSettin
 from tribu.publishing.publisher import claim_due, send
 from tribu.testing import PASSWORD
 from tribu.testing.fakes.bluesky import DEFAULT_APP_PASSWORD, DEFAULT_HANDLE, BlueskyPdsFake
-from tribu.testing.fakes.mastodon import MastodonPublishFake
+from tribu.testing.fakes.mastodon import TOKEN, MastodonPublishFake
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
@@ -107,3 +107,55 @@ def test_compose_approve_by_client_and_publish(page, browser, live_server, make_
     assert any(href and href.startswith("https://mastodon.example/@") for href in hrefs)
     assert any(href and href.startswith("https://bsky.app/profile/") for href in hrefs)
     assert page.get_by_text("POST /api/v1/statuses").count() >= 1
+
+
+def test_decisions_on_a_late_post_and_an_unknown_outcome(page, live_server, make_user, settings):
+    """The post page's decisions, clicked: a post held as too late is published now; an
+    outcome nobody could check is settled by hand ("it was published")."""
+    from tribu.channels.models import Channel
+    from tribu.publishing.models import DeliveryState, HoldReason, PostVariant
+
+    settings.TRIBU_ALLOW_PRIVATE_ADDRESSES = True
+    owner = make_user("alice@example.com", name="Alice")
+    workspace = create_workspace(slug="lumiere", name="Maison Lumière", owner=owner)
+    with MastodonPublishFake() as mastodon:
+        channel = Channel(
+            workspace=workspace, network="mastodon", name="Lumière",
+            base_url=mastodon.base_url, account_id=mastodon.account["id"],
+        )  # fmt: skip
+        channel.set_secrets({"access_token": TOKEN})
+        channel.save()
+        due = timezone.now() - timedelta(hours=2)
+        posts = []
+        for text, state, reason in (("Trop tard", DeliveryState.HELD, HoldReason.LATE),
+                                    ("Incertain", DeliveryState.UNKNOWN, "")):  # fmt: skip
+            post = Post.objects.create(workspace=workspace, text=text, publish_at=due,
+                                       status=PostStatus.SCHEDULED)  # fmt: skip
+            PostVariant.objects.create(post=post, channel=channel)
+            Delivery.objects.create(workspace=workspace, post=post, channel=channel, state=state,
+                                    hold_reason=reason, due_at=due, next_attempt_at=due,
+                                    content={"text": text})  # fmt: skip
+            posts.append(post)
+
+        page.goto(f"{live_server.url}/")
+        page.get_by_label("Email address").fill("alice@example.com")
+        page.get_by_label("Password").fill(PASSWORD)
+        page.get_by_role("button", name="Sign in").click()
+        page.wait_for_url(re.compile(r"/w/"))
+
+        page.goto(f"{live_server.url}/w/lumiere/publishing/posts/{posts[0].pk}/")
+        page.get_by_role("button", name="Publish now").click()
+        page.wait_for_url(re.compile(rf"/posts/{posts[0].pk}/$"))
+        assert Delivery.objects.get(post=posts[0]).state == DeliveryState.SCHEDULED
+        beat(WORKER)
+        for pk in claim_due(WORKER, timezone.now(), 10):
+            send(pk, WORKER)
+        page.reload()
+        assert "Published" in page.locator(".post-head").inner_text()
+        assert len(mastodon.posts_with_text("Trop tard")) == 1
+
+        page.goto(f"{live_server.url}/w/lumiere/publishing/posts/{posts[1].pk}/")
+        page.get_by_role("button", name="It was published").click()
+        page.wait_for_url(re.compile(rf"/posts/{posts[1].pk}/$"))
+        assert Delivery.objects.get(post=posts[1]).state == DeliveryState.PUBLISHED
+        assert mastodon.posts_with_text("Incertain") == []  # nothing was sent again
