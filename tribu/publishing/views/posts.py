@@ -145,17 +145,6 @@ def _refused(request, post, error, **forms):
     return _back(request, post)
 
 
-def _expect(post, *statuses):
-    # The service's conditional UPDATE reports "someone else changed this post" when the
-    # post is simply in another state: say what is true instead.
-    if post.status not in statuses:
-        raise PostError(
-            _("This post is %(status)s; that action is not possible now.")
-            % {"status": post.get_status_display().lower()},
-            code="state",
-        )
-
-
 def _action(view):
     """A POST-only action on one post of the workspace (looked up first: 404 otherwise)."""
 
@@ -176,7 +165,6 @@ def post_submit(request, post):
     form = ReviewForm(request.POST)
     comment = form.cleaned_data["comment"] if form.is_valid() else ""
     try:
-        _expect(post, PostStatus.DRAFT)
         service.submit(post, request.user, request.membership.role, comment=comment,
                        request=request)  # fmt: skip
     except PostError as error:
@@ -192,7 +180,6 @@ def post_approve(request, post):
     if not form.is_valid():
         return render_post(request, post, status=400, review_form=form)
     try:
-        _expect(post, PostStatus.IN_REVIEW)
         service.approve(post, request.user, request.membership.role,
                         comment=form.cleaned_data["comment"], request=request)  # fmt: skip
     except PostError as error:
@@ -212,7 +199,6 @@ def post_reject(request, post):
     if not form.is_valid():
         return render_post(request, post, status=400, review_form=form)
     try:
-        _expect(post, PostStatus.IN_REVIEW)
         service.reject(post, request.user, request.membership.role,
                        comment=form.cleaned_data["comment"], request=request)  # fmt: skip
     except PostError as error:
@@ -258,7 +244,6 @@ def post_schedule(request, post):
 @_action
 def post_unschedule(request, post):
     try:
-        _expect(post, PostStatus.SCHEDULED)
         service.unschedule(post, request.user, request.membership.role, request=request)
     except PostError as error:
         return _refused(request, post, error)
