@@ -203,3 +203,36 @@ def test_the_locale_variables_are_read_in_gettext_order():
     ]
     assert config.operator_languages({"LC_ALL": "C.UTF-8", "LANG": "fr_FR.UTF-8"}) == []
     assert config.operator_languages({}) == []
+
+
+def test_network_apps_default_to_the_networks_own_addresses_without_credentials(tmp_path):
+    apps = load(tmp_path).network_apps
+    assert set(apps) == {"linkedin", "meta", "x", "threads"}
+    assert apps["linkedin"]["api_url"] == "https://api.linkedin.com"
+    assert apps["meta"]["auth_url"] == "https://www.facebook.com"
+    assert apps["x"]["client_id"] == "" and apps["x"]["client_secret"] == ""
+    assert apps["threads"]["version"] == "v1.0"
+
+
+def test_network_apps_read_credentials_addresses_and_version(tmp_path):
+    apps = load(
+        tmp_path,
+        TRIBU_LINKEDIN_CLIENT_ID="abc",
+        TRIBU_LINKEDIN_CLIENT_SECRET="s3cret",
+        TRIBU_LINKEDIN_API_URL="https://proxy.example.com/linkedin/",
+        TRIBU_LINKEDIN_API_VERSION="202609",
+    ).network_apps
+    assert apps["linkedin"] == {
+        "client_id": "abc",
+        "client_secret": "s3cret",
+        "api_url": "https://proxy.example.com/linkedin",
+        "auth_url": "https://www.linkedin.com",
+        "version": "202609",
+    }
+
+
+def test_half_an_app_or_a_bad_address_is_a_problem(tmp_path):
+    found = problems(tmp_path, TRIBU_X_CLIENT_ID="abc", TRIBU_META_API_URL="graph.example")
+    variables = {problem.variable for problem in found}
+    assert variables == {"TRIBU_X_CLIENT_SECRET", "TRIBU_META_API_URL"}
+    assert all(problem.fix for problem in found)

@@ -38,6 +38,7 @@ PUBLIC_NAMES = {
     "publishing:client_approval",  # a client's approval link: the token is the key
     "publishing:ics",  # the calendar's ICS feed: the secret token in the address is the key
     "publishing:short_link",  # public redirect: the code is the key
+    "channels:public_media",  # a post's image for Instagram/Threads: the signed token is the key
 }
 PUBLIC_PREFIXES = ("admin/", "media/", "static/")
 API_PREFIX = "api/"

@@ -97,6 +97,8 @@ class Config:
     allow_private_addresses: bool
     accurate_sentiment: bool = True
     publish_threads: int = 8
+    # network -> {"client_id", "client_secret", "api_url", "auth_url", "version"}
+    network_apps: dict = field(default_factory=dict)
     generated_files: list[Path] = field(default_factory=list)
 
     @property
@@ -323,6 +325,82 @@ def parse_base_url(raw, problems):
     return value
 
 
+# The networks whose API needs an app registered by the operator (a developer account on
+# the network), with the default API and sign-in addresses. Every address can be changed:
+# a proxy, a regional host, or a contract fake in tests. Facebook Pages and Instagram share
+# one Meta app.
+NETWORK_APPS = {
+    "linkedin": {
+        "prefix": "TRIBU_LINKEDIN",
+        "api_url": "https://api.linkedin.com",
+        "auth_url": "https://www.linkedin.com",
+        # LinkedIn-Version header (YYYYMM); versions retire about a year after release.
+        "version": "202606",
+    },
+    "meta": {
+        "prefix": "TRIBU_META",
+        "api_url": "https://graph.facebook.com",
+        "auth_url": "https://www.facebook.com",
+        "version": "v24.0",  # Graph API version
+    },
+    "x": {
+        "prefix": "TRIBU_X",
+        "api_url": "https://api.x.com",
+        "auth_url": "https://x.com",
+        "version": "",
+    },
+    "threads": {
+        "prefix": "TRIBU_THREADS",
+        "api_url": "https://graph.threads.net",
+        "auth_url": "https://threads.net",
+        "version": "v1.0",
+    },
+}
+
+
+def parse_network_apps(environ, problems):
+    """{"linkedin": {...}, "meta": {...}, …}: each network's app credentials (empty when the
+    operator did not register one) and its addresses."""
+    apps = {}
+    for network, defaults in NETWORK_APPS.items():
+        prefix = defaults["prefix"]
+        client_id = environ.get(f"{prefix}_CLIENT_ID", "").strip()
+        client_secret = environ.get(f"{prefix}_CLIENT_SECRET", "").strip()
+        if bool(client_id) != bool(client_secret):
+            missing = f"{prefix}_CLIENT_SECRET" if client_id else f"{prefix}_CLIENT_ID"
+            problems.append(
+                Problem(
+                    missing,
+                    _("only one half of the app's credentials is set."),
+                    _(
+                        "Set both %(prefix)s_CLIENT_ID and %(prefix)s_CLIENT_SECRET, as shown "
+                        "in the network's developer console, or neither."
+                    )
+                    % {"prefix": prefix},
+                )
+            )
+            client_id = client_secret = ""
+        app = {"client_id": client_id, "client_secret": client_secret}
+        for key in ("api_url", "auth_url"):
+            variable = f"{prefix}_{key.upper()}"
+            raw = environ.get(variable, "").strip().rstrip("/")
+            parts = urlsplit(raw)
+            if raw and (parts.scheme not in {"http", "https"} or not parts.hostname):
+                problems.append(
+                    Problem(
+                        variable,
+                        _("%(value)s is not an http(s) address.") % {"value": repr(raw)},
+                        _("Give an address such as %(example)s, or unset the variable.")
+                        % {"example": defaults[key]},
+                    )
+                )
+                raw = ""
+            app[key] = raw or defaults[key]
+        app["version"] = environ.get(f"{prefix}_API_VERSION", "").strip() or defaults["version"]
+        apps[network] = app
+    return apps
+
+
 def load(environ=None, create_files=True):
     """Read the configuration; raise ConfigurationError listing every problem found, in the
     language of `environ`'s locale variables."""
@@ -369,6 +447,7 @@ def _load(environ, create_files):
     allow_private_addresses = parse_bool(environ, "TRIBU_ALLOW_PRIVATE_ADDRESSES", False, problems)
     accurate_sentiment = parse_bool(environ, "TRIBU_ACCURATE_SENTIMENT", True, problems)
     publish_threads = parse_int(environ, "TRIBU_PUBLISH_THREADS", 8, 1, 64, problems)
+    network_apps = parse_network_apps(environ, problems)
 
     secret_key = environ.get("TRIBU_SECRET_KEY", "").strip()
     if "TRIBU_SECRET_KEY" in environ and len(secret_key) < 32:
@@ -476,5 +555,6 @@ def _load(environ, create_files):
         allow_private_addresses=allow_private_addresses,
         accurate_sentiment=accurate_sentiment,
         publish_threads=publish_threads,
+        network_apps=network_apps,
         generated_files=generated,
     )

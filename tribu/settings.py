@@ -205,6 +205,10 @@ TRIBU_PUBLISH_POLL_SECONDS = 1.0
 TRIBU_PUBLISH_DEAD_WORKER_SECONDS = 60
 # Seconds one request to a network may take (None: each network module's default).
 TRIBU_PUBLISH_REQUEST_TIMEOUT = None
+# The apps registered on LinkedIn, Meta (Facebook Pages and Instagram), X and Threads, and
+# their API addresses: {"linkedin": {"client_id", "client_secret", "api_url", "auth_url",
+# "version"}, "meta": …, "x": …, "threads": …} (docs/configuration.md).
+TRIBU_NETWORK_APPS = CONFIG.network_apps
 
 CONTENT_SECURITY_POLICY = {
     "DIRECTIVES": {

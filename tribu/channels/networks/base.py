@@ -101,6 +101,10 @@ class Account:
     token_expires_at: object = None  # aware datetime or None
     consent_expires_at: object = None
     limits: dict = field(default_factory=dict)
+    # When to call refresh() next (aware datetime). None: 15 minutes before
+    # token_expires_at. Meta's 60-day tokens can be refreshed only once a day old, so their
+    # clients ask for a refresh well before the end.
+    refresh_at: object = None
 
 
 @dataclass(slots=True)
@@ -147,6 +151,10 @@ class Client:
     """
 
     network = ""
+    service_name = ""  # the network's name in messages: "LinkedIn"
+    # The operator's app this network signs in through (settings.TRIBU_NETWORK_APPS key:
+    # "linkedin", "meta", "x", "threads"); "" for networks connected otherwise.
+    app_key = ""
     # True when re-sending with the same stage and idempotency key cannot create a second
     # post (Mastodon within an hour, Bluesky with its record key).
     idempotent = False
@@ -161,6 +169,25 @@ class Client:
     @classmethod
     def connect(cls, base_url, credentials, *, timeout=None):
         """Check the credentials against the network and describe the account (Account)."""
+        raise NotImplementedError
+
+    # --- OAuth, for networks with an `app_key` (http.App carries the operator's app) ---
+    @classmethod
+    def authorization_url(cls, app, redirect_uri, state, code_challenge):
+        """Where to send the user to authorize Tribu (PKCE S256 where the network has it)."""
+        raise NotImplementedError
+
+    @classmethod
+    def exchange_code(cls, app, redirect_uri, code, code_verifier, *, timeout=None):
+        """Trade the authorization code for tokens: a dict (access_token, refresh_token,
+        expires_at as ISO 8601, …) that `accounts()` reads. Raises PublishError."""
+        raise NotImplementedError
+
+    @classmethod
+    def accounts(cls, app, grant, *, timeout=None):
+        """The accounts this grant can publish to, each an Account whose `secrets` are
+        complete (a LinkedIn member and the pages they administer, every Facebook Page with
+        its page token, …). Raises PublishError."""
         raise NotImplementedError
 
     def refresh(self):

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET
 from tribu.channels.forms import QueueSlotForm, RenameForm
 from tribu.channels.models import Channel, ChannelState
 from tribu.channels.services import channels as service
-from tribu.channels.views import connect
+from tribu.channels.views import connect, media
 from tribu.core.access import can, workspace_view
 from tribu.core.services.audit import record
 from tribu.publishing.models import Delivery, DeliveryState, HoldReason, QueueSlot
@@ -288,6 +288,9 @@ urlpatterns = [
     path(f"{W}connect/bluesky/", connect.connect_bluesky, name="connect_bluesky"),
     # Fixed, without the workspace: the instance must be given one redirect URI per app.
     path("channels/oauth/mastodon/callback/", connect.mastodon_callback, name="mastodon_callback"),
+    # A post's image for networks that download it (Instagram, Threads): the signed token
+    # is the key.
+    path("channels/media/<str:token>", media.public_media, name="public_media"),
     path(f"{W}<int:channel_id>/", channel_detail, name="detail"),
     path(f"{W}<int:channel_id>/rename/", channel_rename, name="rename"),
     path(f"{W}<int:channel_id>/reconnect/", channel_reconnect, name="reconnect"),
