@@ -1,5 +1,6 @@
 """Forms of the channel pages: connecting (Mastodon by OAuth or access token, Bluesky with an
-app password), renaming, and queue slots.
+app password, the other networks through the operator's app or a pasted token), renaming, and
+queue slots.
 
 The forms only shape the input. Whether the credentials work is the network's answer, through
 services.channels.connect; its ChannelError lands on the field it names. Secret fields never
@@ -140,6 +141,40 @@ class BlueskyForm(ReconnectMixin):
                 )
             )
         return value
+
+
+class AppConnectForm(ReconnectMixin):
+    """Start signing in on a network through the operator's app (LinkedIn, Meta, X,
+    Threads): nothing to type, the network asks who signs in."""
+
+    def __init__(self, *args, network, **kwargs):
+        kwargs.setdefault("prefix", f"{network}-oauth")
+        super().__init__(*args, **kwargs)
+
+
+class AppTokenForm(ReconnectMixin):
+    """Connect with a token made elsewhere (the network's developer tools, an API client)."""
+
+    access_token = forms.CharField(
+        label=_("Access token"),
+        max_length=4000,
+        strip=True,
+        widget=forms.PasswordInput(attrs={"autocomplete": "off"}),
+    )
+    account_id = forms.CharField(
+        label=_("Account, page or organization ID"),
+        max_length=255,
+        required=False,
+        strip=True,
+        help_text=_(
+            "Only when the token reaches several accounts: a Facebook Page or Instagram account "
+            "ID, or a LinkedIn organization (urn:li:organization:…). Leave empty otherwise."
+        ),
+    )
+
+    def __init__(self, *args, network, **kwargs):
+        kwargs.setdefault("prefix", f"{network}-token")
+        super().__init__(*args, **kwargs)
 
 
 class RenameForm(forms.ModelForm):

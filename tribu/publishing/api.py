@@ -20,6 +20,7 @@ from tribu.api.v1.errors import ApiError
 from tribu.api.v1.pagination import PageQuery, paginate
 from tribu.api.v1.permissions import require
 from tribu.channels.models import Channel, Network
+from tribu.channels.networks.http import APP_KEYS, app_for_network
 from tribu.channels.services import channels as channels_service
 from tribu.publishing.models import Delivery, Post, PostStatus, PostVariant
 from tribu.publishing.services import deliveries as deliveries_service
@@ -55,8 +56,14 @@ class ChannelIn(Schema):
     network: Literal[tuple(Network.values)]
     base_url: str = ""
     name: str = ""
-    # Mastodon: a pasted access token is a legitimate way to connect.
+    # Mastodon, LinkedIn, Facebook, Instagram, X, Threads: a pasted access token is a
+    # legitimate way to connect.
     access_token: str | None = None
+    # X's tokens last two hours: with the refresh token Tribu keeps them alive.
+    refresh_token: str | None = None
+    expires_at: datetime | None = None
+    # Which page, organization or Instagram account, when the token reaches several.
+    account_id: str | None = None
     # Bluesky: a handle and an app password (never the account's main password).
     handle: str | None = None
     app_password: str | None = None
@@ -100,6 +107,14 @@ class ChannelPage(Schema):
 DEFAULT_BASE_URLS = {"bluesky": "https://bsky.social"}
 
 
+def default_base_url(network):
+    """Bluesky's main PDS; for networks signing in through the operator's app, the API
+    address configured for it (TRIBU_LINKEDIN_API_URL…)."""
+    if network in APP_KEYS:
+        return app_for_network(network).api_url
+    return DEFAULT_BASE_URLS.get(network, "")
+
+
 def credentials_from(payload):
     if payload.network == Network.MASTODON:
         if not payload.access_token:
@@ -114,7 +129,16 @@ def credentials_from(payload):
                 "app_password",
             )
         return {"handle": payload.handle.strip().lstrip("@"), "app_password": payload.app_password}
-    return {}
+    if not payload.access_token:
+        raise invalid(_("Give the account's access token."), "access_token")
+    credentials = {"access_token": payload.access_token.strip()}
+    if payload.refresh_token:
+        credentials["refresh_token"] = payload.refresh_token.strip()
+    if payload.expires_at is not None:
+        credentials["expires_at"] = aware(payload.expires_at, "expires_at").isoformat()
+    if payload.account_id:
+        credentials["account_id"] = payload.account_id.strip()
+    return credentials
 
 
 @router.get("/channels", response=ChannelPage, summary="Connected channels and their status")
@@ -126,7 +150,7 @@ def list_channels(request, page: Query[PageQuery]):
 @router.post("/channels", response={201: ChannelOut}, summary="Connect an account")
 @require("channels.manage")
 def create_channel(request, payload: ChannelIn, response: HttpResponse):
-    base_url = payload.base_url or DEFAULT_BASE_URLS.get(payload.network, "")
+    base_url = payload.base_url or default_base_url(payload.network)
     if not base_url:
         raise invalid(_("Give the address of the instance, e.g. https://mastodon.social."),
                       "base_url")  # fmt: skip

@@ -53,7 +53,7 @@ def test_an_unreachable_or_malformed_address_is_refused(workspace):
         service.connect(workspace, "mastodon", "http://", {"access_token": "x"})
     assert caught.value.field == "base_url"
     with pytest.raises(service.ChannelError) as caught:
-        service.connect(workspace, "linkedin", "https://api.linkedin.com", {})
+        service.connect(workspace, "myspace", "https://api.myspace.com", {})
     assert caught.value.code == "unsupported"
 
 

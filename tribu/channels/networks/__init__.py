@@ -5,6 +5,11 @@ from importlib import import_module
 CLIENTS = {
     "mastodon": "tribu.channels.networks.mastodon.MastodonClient",
     "bluesky": "tribu.channels.networks.bluesky.BlueskyClient",
+    "linkedin": "tribu.channels.networks.linkedin.LinkedInClient",
+    "facebook": "tribu.channels.networks.facebook.FacebookClient",
+    "instagram": "tribu.channels.networks.instagram.InstagramClient",
+    "x": "tribu.channels.networks.x.XClient",
+    "threads": "tribu.channels.networks.threads.ThreadsClient",
 }
 
 

@@ -54,6 +54,20 @@ class App:
         return bool(self.client_id and self.client_secret)
 
 
+# Network → the operator's app it signs in through (Facebook Pages and Instagram share Meta's).
+APP_KEYS = {
+    "linkedin": "linkedin",
+    "facebook": "meta",
+    "instagram": "meta",
+    "x": "x",
+    "threads": "threads",
+}
+
+
+def app_for_network(network):
+    return app_for(APP_KEYS[network])
+
+
 def app_for(key):
     values = (getattr(settings, "TRIBU_NETWORK_APPS", None) or {}).get(key) or {}
     return App(

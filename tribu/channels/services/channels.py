@@ -70,6 +70,14 @@ def connect(workspace, network, base_url, credentials, *, actor=None, request=No
                 field="base_url",
             ) from None
         raise ChannelError(error.message, code=error.code) from None
+    return save_account(
+        workspace, network, base_url, account, actor=actor, request=request, name=name
+    )
+
+
+def save_account(workspace, network, base_url, account, *, actor=None, request=None, name=""):
+    """Create the channel of a checked account (an Account from connect() or from an OAuth
+    grant), or reconnect the existing channel of the same account, releasing what it held."""
     now = timezone.now()
     with transaction.atomic():
         channel, created = Channel.objects.get_or_create(
@@ -88,7 +96,7 @@ def connect(workspace, network, base_url, credentials, *, actor=None, request=No
         channel.account_kind = account.account_kind or channel.account_kind
         channel.set_secrets(account.secrets)
         channel.token_expires_at = account.token_expires_at
-        channel.next_refresh_at = next_refresh_for(account.token_expires_at)
+        channel.next_refresh_at = account.refresh_at or next_refresh_for(account.token_expires_at)
         channel.consent_expires_at = account.consent_expires_at
         channel.limits = account.limits or {}
         channel.checked_at = now
@@ -218,7 +226,12 @@ def refresh(channel_id, lease=None):
     if account.secrets:
         store_secrets(channel, account.secrets)
     expires = account.token_expires_at
-    Channel.objects.filter(pk=channel.pk).update(
-        token_expires_at=expires, next_refresh_at=next_refresh_for(expires), checked_at=now
-    )
+    fields = {
+        "token_expires_at": expires,
+        "next_refresh_at": getattr(account, "refresh_at", None) or next_refresh_for(expires),
+        "checked_at": now,
+    }
+    if getattr(account, "consent_expires_at", None):
+        fields["consent_expires_at"] = account.consent_expires_at
+    Channel.objects.filter(pk=channel.pk).update(**fields)
     return True

@@ -22,7 +22,7 @@ from django.views.decorators.http import require_GET
 from tribu.channels.forms import QueueSlotForm, RenameForm
 from tribu.channels.models import Channel, ChannelState
 from tribu.channels.services import channels as service
-from tribu.channels.views import connect, media
+from tribu.channels.views import connect, media, oauth
 from tribu.core.access import can, workspace_view
 from tribu.core.services.audit import record
 from tribu.publishing.models import Delivery, DeliveryState, HoldReason, QueueSlot
@@ -286,8 +286,15 @@ urlpatterns = [
         name="connect_mastodon_token",
     ),
     path(f"{W}connect/bluesky/", connect.connect_bluesky, name="connect_bluesky"),
+    path(f"{W}connect/app/<slug:network>/", oauth.connect_app, name="connect_app"),
+    path(
+        f"{W}connect/app/<slug:network>/token/", oauth.connect_app_token, name="connect_app_token"
+    ),
+    path(f"{W}connect/app/<slug:network>/choose/", oauth.choose_accounts, name="choose_accounts"),
     # Fixed, without the workspace: the instance must be given one redirect URI per app.
     path("channels/oauth/mastodon/callback/", connect.mastodon_callback, name="mastodon_callback"),
+    # Fixed per network: the redirect URI registered in the network's developer console.
+    path("channels/oauth/<slug:network>/callback/", oauth.app_callback, name="app_callback"),
     # A post's image for networks that download it (Instagram, Threads): the signed token
     # is the key.
     path("channels/media/<str:token>", media.public_media, name="public_media"),

@@ -33,6 +33,7 @@ from tribu.channels.models import Channel, MastodonApp
 from tribu.channels.networks import mastodon
 from tribu.channels.networks.base import PublishError
 from tribu.channels.services import channels as service
+from tribu.channels.views import oauth
 from tribu.core.access import workspace_view
 from tribu.core.models import Membership
 from tribu.core.roles import has_permission
@@ -40,10 +41,10 @@ from tribu.core.roles import has_permission
 SESSION_KEY = "channels_mastodon_oauth"
 ATTEMPT_SECONDS = 15 * 60
 MAX_ATTEMPTS = 5  # attempts kept per session (several tabs); the oldest go first
-NETWORKS = ("mastodon", "bluesky")
+NETWORKS = ("mastodon", "bluesky", *oauth.APP_NETWORKS)
 
 
-def blank_forms(channel=None):
+def blank_forms(channel=None, overrides=None):
     """The connect forms, filled from `channel` (a reconnection) with what is not secret."""
     mastodon_initial, bluesky_initial = {}, {}
     if channel is not None and channel.network == "mastodon":
@@ -55,13 +56,19 @@ def blank_forms(channel=None):
         "oauth_form": MastodonOAuthForm(initial=mastodon_initial),
         "token_form": MastodonTokenForm(initial=mastodon_initial),
         "bluesky_form": BlueskyForm(initial=bluesky_initial),
+        "app_cards": oauth.app_cards(channel, overrides),
     }
 
 
-def render_connect(request, network, *, channel=None, status=200, **forms):
+def render_connect(request, network, *, channel=None, status=200, overrides=None, **forms):
     if network not in NETWORKS:
         raise Http404
-    context = {**blank_forms(channel), **forms, "network": network, "channel": channel}
+    context = {
+        **blank_forms(channel, overrides),
+        **forms,
+        "network": network,
+        "channel": channel,
+    }
     return render(request, "channels/connect.html", context, status=status)
 
 
@@ -198,23 +205,23 @@ def mastodon_app(base_url, callback):
         return MastodonApp.objects.get(base_url=base_url, redirect_uri=callback, scopes=scopes)
 
 
-def _remember(request, state, attempt):
-    attempts = dict(request.session.get(SESSION_KEY) or {})
+def _remember(request, state, attempt, key=SESSION_KEY):
+    attempts = dict(request.session.get(key) or {})
     now = time.time()
     attempts = {
         key: value for key, value in attempts.items() if now - value["at"] < ATTEMPT_SECONDS
     }
     attempts[state] = attempt
     newest = sorted(attempts.items(), key=lambda item: item[1]["at"])[-MAX_ATTEMPTS:]
-    request.session[SESSION_KEY] = dict(newest)
+    request.session[key] = dict(newest)
 
 
-def _take(request, state):
+def _take(request, state, key=SESSION_KEY):
     """The attempt started with `state`, removed from the session (it is single use)."""
-    attempts = dict(request.session.get(SESSION_KEY) or {})
+    attempts = dict(request.session.get(key) or {})
     attempt = attempts.pop(state, None) if state else None
     if attempt is not None:
-        request.session[SESSION_KEY] = attempts
+        request.session[key] = attempts
     if attempt is None or time.time() - attempt["at"] > ATTEMPT_SECONDS:
         return None
     return attempt
@@ -258,12 +265,31 @@ def connect_mastodon(request):
             return render(
                 request,
                 "channels/continue.html",
-                {"authorize_url": authorize_url, "instance": urlsplit(app.base_url).netloc},
+                {
+                    "authorize_url": authorize_url,
+                    "service": "Mastodon",
+                    "instance": urlsplit(app.base_url).netloc,
+                },
             )
     return render_connect(
         request, "mastodon", channel=_posted_target(request, form, "mastodon"), oauth_form=form,
         status=400,
     )  # fmt: skip
+
+
+def managed_workspace(request, workspace_id):
+    """The workspace an OAuth attempt started in, if the user may still manage its channels
+    (a callback URL carries no workspace, so the usual decorator cannot check it)."""
+    membership = (
+        Membership.objects.select_related("workspace")
+        .filter(user=request.user, workspace_id=workspace_id, user__is_active=True)
+        .first()
+    )
+    if membership is None:
+        raise Http404
+    if not has_permission(membership.role, "channels.manage"):
+        raise PermissionDenied
+    return membership.workspace
 
 
 @login_required
@@ -280,16 +306,7 @@ def mastodon_callback(request):
             ),
         )
         return redirect("core:home")
-    membership = (
-        Membership.objects.select_related("workspace")
-        .filter(user=request.user, workspace_id=attempt["workspace"], user__is_active=True)
-        .first()
-    )
-    if membership is None:
-        raise Http404
-    if not has_permission(membership.role, "channels.manage"):
-        raise PermissionDenied
-    workspace = membership.workspace
+    workspace = managed_workspace(request, attempt["workspace"])
     back = redirect("channels:list", workspace.slug)
     app = MastodonApp.objects.filter(pk=attempt["app"]).first()
     instance = mastodon.instance_name(app.base_url) if app else _("the Mastodon server")
