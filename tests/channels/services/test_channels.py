@@ -111,3 +111,45 @@ def test_a_channel_being_sent_on_cannot_be_removed(workspace, user, mastodon_fak
     Delivery.objects.update(state=DeliveryState.PUBLISHED)
     service.remove(channel, actor=user)
     assert not Channel.objects.exists()
+
+
+@pytest.mark.django_db(transaction=True)
+def test_concurrent_refreshes_of_one_channel_spend_the_refresh_token_once(workspace, bluesky_fake):
+    """Bluesky's refresh JWT is single use: two threads refreshing the same channel at once
+    (the tick and a publisher thread) must not both spend it. The second takes the session
+    the first stored."""
+    import threading
+
+    from tribu.channels.networks import client_for
+
+    channel = connect_bluesky(workspace, bluesky_fake)
+    bluesky_fake.slow(0.3, path="/xrpc/com.atproto.server.refreshSession")
+    clients = [
+        client_for(Channel.objects.get(pk=channel.pk),
+                   on_secrets=lambda secrets: service.store_secrets(channel, secrets))  # fmt: skip
+        for _ in range(2)
+    ]
+    results = [None, None]
+
+    def refresh(index):
+        from django.db import connection
+
+        try:
+            results[index] = clients[index].refresh()
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=refresh, args=(index,)) for index in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    spent = [
+        request
+        for request in bluesky_fake.requests
+        if request.path.endswith("refreshSession") or request.path.endswith("createSession")
+    ]
+    assert len(spent) == 2  # connect's createSession, then one refresh
+    assert results[0].secrets["refresh_jwt"] == results[1].secrets["refresh_jwt"]
+    channel.refresh_from_db()
+    assert channel.secret_values["refresh_jwt"] == results[0].secrets["refresh_jwt"]

@@ -22,7 +22,13 @@ def client_class(network):
 
 
 def client_for(channel, *, on_secrets=None, timeout=None):
-    return client_class(channel.network)(channel, on_secrets=on_secrets, timeout=timeout)
+    """The client of a Channel row. Its token refreshes are serialized on the channel
+    (services.channels.refresh_lock)."""
+    from tribu.channels.services.channels import refresh_lock
+
+    return client_class(channel.network)(
+        channel, on_secrets=on_secrets, timeout=timeout, refresh_lock=refresh_lock(channel)
+    )
 
 
 def supported(network):

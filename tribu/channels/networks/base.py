@@ -23,6 +23,7 @@ through the `save_stage` callback *before* the call that uses them, so a worker 
 mid-way resumes instead of starting over.
 """
 
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 
@@ -141,6 +142,11 @@ class Content:
         )
 
 
+@contextmanager
+def no_refresh_lock():
+    yield None
+
+
 class Client:
     """One connected account on one network. Subclasses implement the methods below.
 
@@ -148,6 +154,12 @@ class Client:
     `limits`; it is a Channel in production and may be a simple object in tests.
     `on_secrets(dict)` is called whenever the client obtained new tokens (a refreshed
     session) so the caller stores them at once.
+
+    `refresh_lock()` is a context manager a client holds while it spends a single-use
+    refresh token (Bluesky's and X's rotate). It serializes refreshes of one channel and
+    yields the secrets as stored at that moment: when their refresh token differs from the
+    client's, someone refreshed meanwhile, and the client takes those tokens instead of
+    spending a token that is already dead.
     """
 
     network = ""
@@ -161,10 +173,11 @@ class Client:
     # How long the network honours the idempotency key, in seconds (None: forever).
     idempotency_window = None
 
-    def __init__(self, channel_like, *, on_secrets=None, timeout=None):
+    def __init__(self, channel_like, *, on_secrets=None, timeout=None, refresh_lock=None):
         self.channel = channel_like
         self.on_secrets = on_secrets or (lambda secrets: None)
         self.timeout = timeout
+        self.refresh_lock = refresh_lock or no_refresh_lock
 
     @classmethod
     def connect(cls, base_url, credentials, *, timeout=None):

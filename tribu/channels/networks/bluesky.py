@@ -509,8 +509,10 @@ class BlueskyClient(Client):
     idempotent = True  # the record key is ours: the same key cannot make a second post
     idempotency_window = None
 
-    def __init__(self, channel_like, *, on_secrets=None, timeout=None):
-        super().__init__(channel_like, on_secrets=on_secrets, timeout=timeout)
+    def __init__(self, channel_like, *, on_secrets=None, timeout=None, refresh_lock=None):
+        super().__init__(
+            channel_like, on_secrets=on_secrets, timeout=timeout, refresh_lock=refresh_lock
+        )
         self.base_url = normalize_base_url(channel_like.base_url)
         self.secrets = dict(channel_like.secret_values or {})
         self.did = channel_like.account_id
@@ -581,7 +583,25 @@ class BlueskyClient(Client):
 
     def refresh(self):
         """A new session from the refresh JWT (which rotates), else from the app password.
-        The new secrets go to `on_secrets` at once: the old refresh JWT is now dead."""
+        The new secrets go to `on_secrets` at once: the old refresh JWT is now dead.
+
+        Refresh JWTs are single use, so refreshes of one channel are serialized
+        (`refresh_lock`); a client that waited behind another takes the session it stored."""
+        with self.refresh_lock() as stored:
+            stored_jwt = (stored or {}).get("refresh_jwt")
+            if stored_jwt and stored_jwt != self.secrets.get("refresh_jwt"):
+                self.secrets = {**self.secrets, **stored}
+                return Account(
+                    account_id=self.did,
+                    handle=self.handle,
+                    name=getattr(self.channel, "name", "") or self.handle,
+                    secrets=dict(self.secrets),
+                    token_expires_at=jwt_expiry(self.secrets.get("access_jwt") or "")
+                    or datetime.now(UTC) + SESSION_LIFETIME,
+                )
+            return self._refresh()
+
+    def _refresh(self):
         refresh_jwt = self.secrets.get("refresh_jwt")
         label = "POST /xrpc/com.atproto.server.refreshSession"
         if refresh_jwt:

@@ -5,6 +5,9 @@ channel moves to "reconnect needed", its owners are notified, and its deliveries
 until someone reconnects it; they then go out, or wait for a decision if too late.
 """
 
+import threading
+from collections import defaultdict
+from contextlib import contextmanager
 from datetime import timedelta
 
 from django.db import transaction
@@ -192,6 +195,30 @@ def remove(channel, *, actor=None, request=None):
 REFRESH_AHEAD = timedelta(minutes=15)
 REFRESH_LEASE = timedelta(minutes=5)
 REFRESH_RETRY = timedelta(minutes=10)
+
+
+_refresh_locks = defaultdict(threading.Lock)
+_refresh_locks_guard = threading.Lock()
+
+
+def refresh_lock(channel):
+    """The `refresh_lock` of a channel's client: one refresh at a time per channel, in this
+    process (a lock per channel: SQLite has no row locks) and across workers (the channel's
+    row, locked FOR UPDATE on PostgreSQL). It yields the secrets as stored once the lock is
+    held; new tokens stored by `on_secrets` inside it commit when it is released."""
+
+    @contextmanager
+    def hold():
+        if channel.pk is None:
+            yield None
+            return
+        with _refresh_locks_guard:
+            local = _refresh_locks[channel.pk]
+        with local, transaction.atomic():
+            row = Channel.objects.select_for_update().filter(pk=channel.pk).only("secrets").first()
+            yield row.secret_values if row is not None else None
+
+    return hold
 
 
 def next_refresh_for(token_expires_at):
