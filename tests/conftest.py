@@ -132,3 +132,23 @@ def page(browser):
     page.set_default_timeout(10_000)
     yield page
     context.close()
+
+
+@pytest.fixture
+def mastodon_fake(settings):
+    """The Mastodon contract fake on 127.0.0.1 (loopback allowed for the test)."""
+    from tribu.testing.fakes.mastodon import MastodonPublishFake
+
+    settings.TRIBU_ALLOW_PRIVATE_ADDRESSES = True
+    with MastodonPublishFake() as fake:
+        yield fake
+
+
+@pytest.fixture
+def bluesky_fake(settings):
+    """The Bluesky PDS contract fake on 127.0.0.1 (loopback allowed for the test)."""
+    from tribu.testing.fakes.bluesky import BlueskyPdsFake
+
+    settings.TRIBU_ALLOW_PRIVATE_ADDRESSES = True
+    with BlueskyPdsFake() as fake:
+        yield fake

@@ -11,8 +11,8 @@ from tribu.core.roles import Role
 from tribu.core.tick import beat
 from tribu.publishing import publisher
 from tribu.publishing.services import deliveries as deliveries_service
-from tribu.testing.fakes.bluesky import DEFAULT_APP_PASSWORD, DEFAULT_HANDLE, BlueskyPdsFake
-from tribu.testing.fakes.mastodon import TOKEN, MastodonPublishFake
+from tribu.testing.fakes.bluesky import DEFAULT_APP_PASSWORD, DEFAULT_HANDLE
+from tribu.testing.fakes.mastodon import TOKEN
 
 WORKER = "api-test:1"
 
@@ -23,15 +23,13 @@ def loopback(settings):
 
 
 @pytest.fixture
-def mastodon():
-    with MastodonPublishFake() as fake:
-        yield fake
+def mastodon(mastodon_fake):
+    return mastodon_fake
 
 
 @pytest.fixture
-def bluesky():
-    with BlueskyPdsFake() as fake:
-        yield fake
+def bluesky(bluesky_fake):
+    return bluesky_fake
 
 
 @pytest.fixture

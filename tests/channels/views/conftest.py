@@ -1,33 +1,12 @@
 import secrets
 from datetime import timedelta
 
-import pytest
 from django.utils import timezone
 
 from tribu.channels.models import Channel, ChannelState
 from tribu.publishing.models import Delivery, DeliveryState, Post, PostStatus
-from tribu.testing.fakes.bluesky import BlueskyPdsFake
-from tribu.testing.fakes.mastodon import MastodonPublishFake
 
 SECRET = "never-shown-secret-0123456789"  # noqa: S105 (a fixture's stored token)
-
-
-@pytest.fixture(autouse=True)
-def allow_loopback(settings):
-    """The fakes listen on 127.0.0.1, which the SSRF guard refuses unless allowed."""
-    settings.TRIBU_ALLOW_PRIVATE_ADDRESSES = True
-
-
-@pytest.fixture
-def mastodon_fake():
-    with MastodonPublishFake() as fake:
-        yield fake
-
-
-@pytest.fixture
-def bluesky_fake():
-    with BlueskyPdsFake() as fake:
-        yield fake
 
 
 def make_channel(workspace, network="mastodon", name="Maison Lumière", **fields):
