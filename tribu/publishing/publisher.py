@@ -318,10 +318,23 @@ def _record_success(delivery, published, worker, *, sending=None):
             DeliveryLog(delivery_id=delivery.pk, at=now, event="published",
                         state=DeliveryState.PUBLISHED, url=(published.url or "")[:1000],
                         worker=worker),
+            *[DeliveryLog(delivery_id=delivery.pk, at=now, event="warning", worker=worker,
+                          message=str(warning)[:2000]) for warning in published.warnings],
         ]
     )  # fmt: skip
     service.settle_post(delivery.post_id, now)
+    if published.warnings:
+        _notify_warning(delivery.pk, published.warnings)
     return DeliveryState.PUBLISHED
+
+
+def _notify_warning(delivery_id, warnings):
+    from tribu.publishing.services.notifying import delivery_needs_attention
+
+    try:
+        delivery_needs_attention(delivery_id, warning=" ".join(str(item) for item in warnings))
+    except Exception:  # noqa: BLE001 - the post is published; a notification must not undo it
+        logger.exception("Could not notify about delivery %s", delivery_id)
 
 
 def _still_idempotent(delivery, now):

@@ -71,6 +71,10 @@ class Published:
     url: str = ""
     # Each request made, for the delivery log: (request, status, duration_ms).
     requests: list = field(default_factory=list)
+    # What went wrong once the post was online, translated and saying what to do: a first
+    # comment the network refused for good. The post counts as published (repeating it
+    # would make a duplicate); the team is told to finish by hand.
+    warnings: list = field(default_factory=list)
 
 
 @dataclass(slots=True)

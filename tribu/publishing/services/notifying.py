@@ -1,4 +1,5 @@
-"""The "delivery.attention" notification: a post failed, or its outcome is unknown."""
+"""The "delivery.attention" notification: a post failed, its outcome is unknown, or it was
+published with something missing (a first comment the network refused)."""
 
 from django.urls import reverse
 from django.utils.translation import gettext as _
@@ -11,12 +12,19 @@ KIND = "delivery.attention"
 
 def title(params):
     names = {"channel": params.get("channel", "")}
+    if params.get("warning"):
+        return _("Published on %(channel)s, but something is missing") % names
     if params.get("state") == "unknown":
         return _("Was it published on %(channel)s? Please check") % names
     return _("A post could not be published on %(channel)s") % names
 
 
 def body(params):
+    if params.get("warning"):
+        return _("“%(post)s”: %(warning)s") % {
+            "post": params.get("post", ""),
+            "warning": params["warning"],
+        }
     if params.get("state") == "unknown":
         text = _(
             "“%(post)s”: the network did not answer after the post was sent, and Tribu "
@@ -36,7 +44,7 @@ register_kind(
 )
 
 
-def delivery_needs_attention(delivery_id):
+def delivery_needs_attention(delivery_id, *, warning=""):
     from tribu.notifications.services import notify
     from tribu.publishing.models import Delivery
 
@@ -49,6 +57,8 @@ def delivery_needs_attention(delivery_id):
         "error": delivery.error_message[:500],
         "delivery_id": delivery.pk,
     }
+    if warning:
+        params["warning"] = warning[:1000]
     return notify(delivery.workspace, KIND, params=params, url=url)
 
 

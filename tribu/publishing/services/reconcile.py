@@ -68,7 +68,13 @@ def _reconcile(delivery):
         if moved:
             service.log(delivery, "found", state=DeliveryState.PUBLISHED, url=found.url or "",
                         message=_("Found on the network: it was published."), at=now)  # fmt: skip
+            for warning in found.warnings:
+                service.log(delivery, "warning", message=str(warning)[:2000], at=now)
             service.settle_post(delivery.post_id, now)
+            if found.warnings:
+                from tribu.publishing.services.notifying import delivery_needs_attention
+
+                delivery_needs_attention(delivery.pk, warning=" ".join(map(str, found.warnings)))
         return DeliveryState.PUBLISHED
     if isinstance(found, NotFound):
         moved = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.UNKNOWN).update(

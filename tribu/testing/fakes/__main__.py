@@ -13,11 +13,13 @@ import sys
 import threading
 
 from .bluesky import BlueskyPdsFake
+from .linkedin import LinkedInFake
 from .mastodon import MastodonPublishFake
 
 # name -> class; each network's write-side fake adds itself here.
 FAKES = {
     "bluesky": BlueskyPdsFake,
+    "linkedin": LinkedInFake,
     "mastodon": MastodonPublishFake,
 }
 
