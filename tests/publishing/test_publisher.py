@@ -209,6 +209,26 @@ def test_the_reconciler_queues_again_what_the_network_does_not_have(schedule, fa
     assert len(fake.posts_with_text("Jamais arrivé")) == 1
 
 
+def test_a_thread_whose_last_part_never_arrived_resumes_after_the_parts_online(schedule, fake):
+    delivery = schedule(text="Premier message", thread=["Deuxième message"])
+    # The first part went out; the second was lost past the idempotency window.
+    assert run() == {delivery.pk: DeliveryState.PUBLISHED}
+    delivery.refresh_from_db()
+    first_id = delivery.stage["status_ids"][0]
+    fake.statuses = [status for status in fake.statuses if status["id"] == first_id]
+    fake.idempotency.clear()  # more than an hour ago: the keys are forgotten
+    Delivery.objects.filter(pk=delivery.pk).update(
+        state=DeliveryState.UNKNOWN, reconcile_at=timezone.now(),
+        stage={"status_ids": [first_id], "url": delivery.stage["url"]},
+        first_sent_at=timezone.now() - timedelta(hours=2),
+    )  # fmt: skip
+    assert reconcile.reconcile(delivery.pk) == DeliveryState.SCHEDULED
+    assert run() == {delivery.pk: DeliveryState.PUBLISHED}
+    assert len(fake.posts_with_text("Premier message")) == 1
+    [second] = fake.posts_with_text("Deuxième message")
+    assert second["in_reply_to_id"] == first_id
+
+
 def test_a_human_settles_an_unknown_outcome(schedule, user):
     delivery = schedule()
     Delivery.objects.filter(pk=delivery.pk).update(state=DeliveryState.UNKNOWN)

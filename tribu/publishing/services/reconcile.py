@@ -78,8 +78,11 @@ def _reconcile(delivery):
         return DeliveryState.PUBLISHED
     if isinstance(found, NotFound):
         moved = Delivery.objects.filter(pk=delivery.pk, state=DeliveryState.UNKNOWN).update(
+            # The stage is kept: it holds only what the network confirmed (uploaded
+            # media, the thread parts already online), so the next attempt resumes after
+            # them instead of posting them again.
             state=DeliveryState.SCHEDULED, next_attempt_at=now, reconcile_at=None,
-            stage={}, updated_at=now,
+            updated_at=now,
         )  # fmt: skip
         if moved:
             service.log(delivery, "not_found", state=DeliveryState.SCHEDULED, at=now,

@@ -15,13 +15,17 @@ import threading
 from .bluesky import BlueskyPdsFake
 from .linkedin import LinkedInFake
 from .mastodon import MastodonPublishFake
+from .x import XFake
 
 # name -> class; each network's write-side fake adds itself here.
 FAKES = {
     "bluesky": BlueskyPdsFake,
     "linkedin": LinkedInFake,
     "mastodon": MastodonPublishFake,
+    "x": XFake,
 }
+# Fakes that count text with tribu.publishing.text, which needs Django's settings.
+NEEDS_DJANGO = {"x"}
 
 
 def main(argv=None):
@@ -30,6 +34,13 @@ def main(argv=None):
     parser.add_argument("--port", type=int, default=0, help="0: any free port")
     parser.add_argument("--latency", type=float, default=0.0, help="seconds added to every answer")
     args = parser.parse_args(argv)
+    if args.network in NEEDS_DJANGO:
+        import os
+
+        import django
+
+        os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tribu.settings")
+        django.setup()
     fake = FAKES[args.network]()
     fake.latency = args.latency
     stopped = threading.Event()
