@@ -149,3 +149,50 @@ def test_edit_then_pause_and_resume(api, mastodon, bluesky):
     resumed = api.post("publishing/resume").json()
     assert resumed["released"] == [edited["deliveries"][0]["id"]] and resumed["stale"] == []
     assert api.get(f"posts/{post['id']}").json()["deliveries"][0]["state"] == "scheduled"
+
+
+@pytest.fixture
+def app_fakes(settings):
+    from tribu.testing.fakes import linkedin as linkedin_fake
+    from tribu.testing.fakes import x as x_fake
+
+    with linkedin_fake.LinkedInFake() as linkedin, x_fake.XFake() as x:
+        settings.TRIBU_NETWORK_APPS = {
+            **settings.TRIBU_NETWORK_APPS,
+            "linkedin": {"client_id": "", "client_secret": "", "api_url": linkedin.base_url,
+                         "auth_url": linkedin.base_url, "version": linkedin_fake.VERSION},
+            "x": {"client_id": x_fake.CLIENT_ID, "client_secret": x_fake.CLIENT_SECRET,
+                  "api_url": x.base_url, "auth_url": x.base_url, "version": ""},
+        }  # fmt: skip
+        yield linkedin, x
+
+
+def test_linkedin_and_x_connect_with_pasted_tokens_at_the_configured_address(api, app_fakes):
+    from tribu.testing.fakes import linkedin as linkedin_fake
+    from tribu.testing.fakes import x as x_fake
+
+    linkedin, x = app_fakes
+    page = api.post("channels", {"network": "linkedin", "access_token": linkedin_fake.TOKEN,
+                                 "account_id": linkedin_fake.ORG_URN})  # fmt: skip
+    assert page.status_code == 201, page.content
+    assert page.json()["base_url"] == linkedin.base_url  # no base_url given: the app's
+    assert page.json()["handle"]
+    expires = (timezone.now() + timedelta(hours=2)).isoformat()
+    account = api.post("channels", {"network": "x", "access_token": x_fake.TOKEN,
+                                    "refresh_token": x_fake.REFRESH_TOKEN,
+                                    "expires_at": expires})  # fmt: skip
+    assert account.status_code == 201, account.content
+    assert account.json()["handle"] == f"@{x_fake.USERNAME}"
+    assert account.json()["token_expires_at"] is not None
+
+
+def test_a_pasted_token_that_is_missing_or_refused_is_explained(api, app_fakes):
+    missing = api.post("channels", {"network": "x"})
+    assert missing.status_code == 422 or missing.status_code == 400
+    assert "access_token" in missing.content.decode()
+    refused = api.post("channels", {"network": "x", "access_token": "not-a-token"})
+    assert refused.status_code == 422, refused.content
+    assert refused.json()["message"]
+    pages = api.post("channels", {"network": "linkedin", "access_token": "linkedin-member-token",
+                                  "account_id": "urn:li:organization:999"})  # fmt: skip
+    assert pages.status_code == 422, pages.content

@@ -5,6 +5,10 @@
 
 `graph_error()` maps such an answer to the publisher's taxonomy (docs/networks.md §4, §5,
 §7), and `usage_retry_after()` reads how long Meta asks us to wait from its usage headers.
+An error Meta flags `is_transient` is retried later whatever its code (its documented
+advice), a failed image download (9004/2207052) is retried later with a message pointing at
+Tribu's public address, and Instagram's 24-hour publishing limit (2207042) waits at least an
+hour, since Meta does not say when its rolling window frees a slot.
 """
 
 import json
@@ -24,9 +28,18 @@ THROTTLE_CODES = {4, 17, 32, 613} | set(range(80001, 80015))
 THROTTLE_SUBCODES = {1390008, 2207042}  # posting too fast; Instagram's publishing limit
 # Temporary problems on Meta's side.
 TRANSIENT_CODES = {1, 2, 341}
-# Instagram media not ready yet (9007/2207027), a media download Meta says failed (often
-# transient on its side: Postiz retries 2207052), a container still in progress.
-NOT_READY_SUBCODES = {2207027, 2207052, 2207055}
+# Instagram media not ready yet (9007/2207027), a container still in progress.
+NOT_READY_SUBCODES = {2207027, 2207055}
+# Meta could not download an image from Tribu (9004/2207052, Threads words it "The media
+# could not be fetched from this URI"). Often transient on Meta's side (Mixpost #197; Postiz
+# retries it since PR #1900), but also what a Tribu unreachable from the internet gets: the
+# message says both.
+MEDIA_FETCH_CODES = {9004}
+MEDIA_FETCH_SUBCODES = {2207052}
+# Instagram's publishing limit (posts per rolling 24 hours): nothing frees before the oldest
+# post of the window leaves it, and Meta does not say when that is.
+PUBLISH_LIMIT_SUBCODES = {2207042}
+PUBLISH_LIMIT_SECONDS = 3600
 # Missing permission (10, 200–299), a page needing Page Publishing Authorization
 # (1404078), an account restricted (2207051, 4279013), blocked content (368).
 FATAL_CODES = {10, 368} | set(range(200, 300))
@@ -58,6 +71,13 @@ def error_fields(result):
         message,
         str(error.get("type") or ""),
     )
+
+
+def is_transient(result):
+    """True when Meta flags the error `is_transient` (its advice: try the same call again)."""
+    data = result.json()
+    error = data.get("error") if isinstance(data, dict) else None
+    return isinstance(error, dict) and error.get("is_transient") is True
 
 
 def usage_retry_after(headers):
@@ -107,7 +127,10 @@ def graph_error(result, service, label):
             **extra,
         )
 
-    if code in REAUTH_CODES or subcode in REAUTH_SUBCODES or status == 401:
+    # Subcode 33 with code 100 is "the object does not exist" (GraphMethodException), not a
+    # dead session: only with another code (Instagram's session errors) does it mean reauth.
+    dead_subcode = subcode in REAUTH_SUBCODES and not (subcode == 33 and code == 100)
+    if code in REAUTH_CODES or dead_subcode or status == 401:
         return error(
             ErrorKind.REAUTH,
             "token_invalid",
@@ -116,6 +139,19 @@ def graph_error(result, service, label):
                 "withdrawn (password changed, app removed, role lost). Reconnect the channel; "
                 "its posts are held until then."
             ),
+        )
+    if subcode in PUBLISH_LIMIT_SUBCODES:
+        seconds = max(usage_retry_after(result.headers) or 0, PUBLISH_LIMIT_SECONDS)
+        values["minutes"] = max(1, math.ceil(seconds / 60))
+        return error(
+            ErrorKind.RETRY_LATER,
+            "publishing_limit",
+            _(
+                "%(service)s's limit of posts published by apps in 24 hours is reached for "
+                "this account. Tribu will try again in about %(minutes)s minutes; to publish "
+                "sooner, publish fewer posts on this account today."
+            ),
+            retry_after=seconds,
         )
     if code in THROTTLE_CODES or subcode in THROTTLE_SUBCODES or status == 429:
         seconds = usage_retry_after(result.headers) or DEFAULT_THROTTLE_SECONDS
@@ -128,6 +164,18 @@ def graph_error(result, service, label):
                 "try again in about %(minutes)s minutes."
             ),
             retry_after=seconds,
+        )
+    if subcode in MEDIA_FETCH_SUBCODES or (code in MEDIA_FETCH_CODES and subcode is None):
+        return error(
+            ErrorKind.RETRY_LATER,
+            "media_fetch_failed",
+            _(
+                "%(service)s could not download the images of this post from Tribu "
+                "(%(detail)s). This is often a passing problem on %(service)s's side, and Tribu "
+                "will try again in a few minutes; if it keeps failing, check that Tribu's "
+                "address (TRIBU_BASE_URL) can be reached from the internet."
+            ),
+            retry_after=120,
         )
     if subcode in NOT_READY_SUBCODES or code == 9007:
         return error(
@@ -158,7 +206,7 @@ def graph_error(result, service, label):
                 "channel. Tribu will not retry."
             ),
         )
-    if code in TRANSIENT_CODES or status >= 500:
+    if code in TRANSIENT_CODES or status >= 500 or is_transient(result):
         return error(
             ErrorKind.RETRY_LATER,
             "server_error",

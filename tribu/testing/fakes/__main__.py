@@ -15,6 +15,8 @@ import threading
 from .bluesky import BlueskyPdsFake
 from .linkedin import LinkedInFake
 from .mastodon import MastodonPublishFake
+from .meta import MetaGraphFake
+from .threads import ThreadsFake
 from .x import XFake
 
 # name -> class; each network's write-side fake adds itself here.
@@ -22,6 +24,8 @@ FAKES = {
     "bluesky": BlueskyPdsFake,
     "linkedin": LinkedInFake,
     "mastodon": MastodonPublishFake,
+    "meta": MetaGraphFake,
+    "threads": ThreadsFake,
     "x": XFake,
 }
 # Fakes that count text with tribu.publishing.text, which needs Django's settings.
