@@ -7,7 +7,6 @@ import pytest
 from django.utils import timezone
 
 from tribu.channels.models import Channel, ChannelState
-from tribu.core.tick import beat
 from tribu.notifications.models import Notification
 from tribu.publishing import publisher
 from tribu.publishing.models import Delivery, DeliveryState, HoldReason, PostStatus
@@ -16,6 +15,7 @@ from tribu.publishing.services import pause as pause_service
 from tribu.publishing.services import posts as posts_service
 from tribu.publishing.services import reconcile
 from tribu.testing.fakes.mastodon import TOKEN, MastodonPublishFake
+from tribu.testing.publishing import log_events, publisher_round
 
 WORKER = "test-host:1"
 
@@ -59,14 +59,11 @@ def schedule(workspace, user, channel):
 
 
 def run(now=None):
-    """One publisher round in this process: claim what is due, send it."""
-    now = now or timezone.now()
-    beat(WORKER, now)
-    return {pk: publisher.send(pk, WORKER) for pk in publisher.claim_due(WORKER, now, 50)}
+    return publisher_round(WORKER, now)
 
 
 def events(delivery):
-    return list(delivery.log.values_list("event", flat=True))
+    return log_events(delivery)
 
 
 def test_a_due_delivery_is_published_once(schedule, fake):

@@ -10,8 +10,6 @@ from django.utils import timezone
 
 from tribu.channels.models import Channel, ChannelState
 from tribu.channels.networks.linkedin import LinkedInClient
-from tribu.core.tick import beat
-from tribu.publishing import publisher
 from tribu.publishing.models import Delivery, DeliveryState, HoldReason
 from tribu.publishing.services import deliveries as deliveries_service
 from tribu.publishing.services import posts as posts_service
@@ -24,6 +22,7 @@ from tribu.testing.fakes.linkedin import (
     TOKEN,
     LinkedInFake,
 )
+from tribu.testing.publishing import log_events, publisher_round
 
 WORKER = "test-host:1"
 
@@ -86,14 +85,11 @@ def schedule(workspace, user):
 
 
 def run(now=None):
-    """One publisher round in this process: claim what is due, send it."""
-    now = now or timezone.now()
-    beat(WORKER, now)
-    return {pk: publisher.send(pk, WORKER) for pk in publisher.claim_due(WORKER, now, 50)}
+    return publisher_round(WORKER, now)
 
 
 def events(delivery):
-    return list(delivery.log.values_list("event", flat=True))
+    return log_events(delivery)
 
 
 def test_a_pages_post_and_its_first_comment_go_out_once(schedule, page, fake):

@@ -12,8 +12,6 @@ from PIL import Image
 
 from tribu.channels.models import Channel, ChannelState
 from tribu.channels.networks.instagram import InstagramClient
-from tribu.core.tick import beat
-from tribu.publishing import publisher
 from tribu.publishing.models import Delivery, DeliveryState, HoldReason, PostMedia
 from tribu.publishing.services import posts as posts_service
 from tribu.publishing.services import reconcile
@@ -28,6 +26,7 @@ from tribu.testing.fakes.meta import (
     VERSION,
     MetaGraphFake,
 )
+from tribu.testing.publishing import publisher_round
 
 WORKER = "test-host:1"
 FEED = f"/{VERSION}/{PAGE_ID}/feed"
@@ -105,9 +104,7 @@ def schedule(workspace, user):
 
 
 def run(now=None):
-    now = now or timezone.now()
-    beat(WORKER, now)
-    return {pk: publisher.send(pk, WORKER) for pk in publisher.claim_due(WORKER, now, 50)}
+    return publisher_round(WORKER, now)
 
 
 def test_a_facebook_post_is_published_once(schedule, page, fake):

@@ -13,12 +13,11 @@ from PIL import Image
 from tribu.channels.models import Channel, ChannelState
 from tribu.channels.networks.threads import ThreadsClient
 from tribu.channels.services import channels as channels_service
-from tribu.core.tick import beat
-from tribu.publishing import publisher
 from tribu.publishing.models import Delivery, DeliveryState, HoldReason, PostMedia
 from tribu.publishing.services import posts as posts_service
 from tribu.publishing.services import reconcile
 from tribu.testing.fakes.threads import CLIENT_ID, CLIENT_SECRET, TOKEN, USER_ID, ThreadsFake
+from tribu.testing.publishing import log_events, publisher_round
 
 WORKER = "test-host:1"
 PUBLISH = f"/v1.0/{USER_ID}/threads_publish"
@@ -73,13 +72,11 @@ def schedule(workspace, user, channel):
 
 
 def run(now=None):
-    now = now or timezone.now()
-    beat(WORKER, now)
-    return {pk: publisher.send(pk, WORKER) for pk in publisher.claim_due(WORKER, now, 50)}
+    return publisher_round(WORKER, now)
 
 
 def events(delivery):
-    return list(delivery.log.values_list("event", flat=True))
+    return log_events(delivery)
 
 
 def test_a_due_post_is_published_once_through_a_container(schedule, fake):

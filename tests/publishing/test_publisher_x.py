@@ -8,8 +8,6 @@ from django.utils import timezone
 
 from tribu.channels.models import Channel, ChannelState
 from tribu.channels.services import channels as channels_service
-from tribu.core.tick import beat
-from tribu.publishing import publisher
 from tribu.publishing.models import Delivery, DeliveryState, HoldReason
 from tribu.publishing.services import posts as posts_service
 from tribu.publishing.services import reconcile
@@ -22,6 +20,7 @@ from tribu.testing.fakes.x import (
     USERNAME,
     XFake,
 )
+from tribu.testing.publishing import publisher_round
 
 WORKER = "test-host:1"
 TWEETS = "/2/tweets"
@@ -80,9 +79,7 @@ def schedule(workspace, user, channel):
 
 
 def run(now=None):
-    now = now or timezone.now()
-    beat(WORKER, now)
-    return {pk: publisher.send(pk, WORKER) for pk in publisher.claim_due(WORKER, now, 50)}
+    return publisher_round(WORKER, now)
 
 
 def test_a_due_post_goes_out_once(schedule, fake):

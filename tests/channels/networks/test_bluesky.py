@@ -19,6 +19,7 @@ from tribu.testing.fakes.bluesky import (
     DEFAULT_HANDLE,
 )
 from tribu.testing.fakes.schemas import validate_lexicon
+from tribu.testing.publishing import Stages
 
 CREATE = "/xrpc/com.atproto.repo.createRecord"
 GET = "/xrpc/com.atproto.repo.getRecord"
@@ -36,20 +37,6 @@ class Channel:
     secret_values: dict
     limits: dict = field(default_factory=dict)
     name: str = "Tribu"
-
-
-class Stages:
-    """The save_stage callback: keeps every saved stage, as the delivery row would."""
-
-    def __init__(self):
-        self.saved = []
-
-    def __call__(self, stage):
-        self.saved.append(json.loads(json.dumps(stage)))  # JSON, like Delivery.stage
-
-    @property
-    def last(self):
-        return self.saved[-1] if self.saved else {}
 
 
 def connect(fake):

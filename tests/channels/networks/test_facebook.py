@@ -23,24 +23,11 @@ from tribu.testing.fakes.meta import (
     VERSION,
     MetaGraphFake,
 )
+from tribu.testing.publishing import Stages
 
 REDIRECT = "https://tribu.example/channels/meta/callback"
 FEED = f"/{VERSION}/{PAGE_ID}/feed"
 PHOTOS = f"/{VERSION}/{PAGE_ID}/photos"
-
-
-class Stages:
-    """save_stage: remembers every stage saved, in order."""
-
-    def __init__(self):
-        self.saved = []
-
-    def __call__(self, stage):
-        self.saved.append(json.loads(json.dumps(stage)))  # what a JSONField would keep
-
-    @property
-    def last(self):
-        return self.saved[-1] if self.saved else {}
 
 
 @pytest.fixture(autouse=True)

@@ -3,7 +3,6 @@ downloads each image from Tribu itself, served by Django's live server (the sign
 /channels/media/<token> address), as Meta does."""
 
 import io
-import json
 import socket
 import time
 from datetime import UTC, datetime, timedelta
@@ -27,23 +26,12 @@ from tribu.testing.fakes.meta import (
     VERSION,
     MetaGraphFake,
 )
+from tribu.testing.publishing import Stages
 
 REDIRECT = "https://tribu.example/channels/meta/callback"
 MEDIA = f"/{VERSION}/{IG_ID}/media"
 PUBLISH = f"/{VERSION}/{IG_ID}/media_publish"
 LIMIT = f"/{VERSION}/{IG_ID}/content_publishing_limit"
-
-
-class Stages:
-    def __init__(self):
-        self.saved = []
-
-    def __call__(self, stage):
-        self.saved.append(json.loads(json.dumps(stage)))
-
-    @property
-    def last(self):
-        return self.saved[-1] if self.saved else {}
 
 
 @pytest.fixture(autouse=True)

@@ -29,24 +29,11 @@ from tribu.testing.fakes.linkedin import (
     LinkedInFake,
     little_text_problem,
 )
+from tribu.testing.publishing import Stages
 
 KEY = "delivery-key-1"
 REDIRECT = "https://tribu.example/channels/linkedin/callback"
 Client = linkedin.LinkedInClient
-
-
-class Stages:
-    """save_stage: remembers every stage saved, in order."""
-
-    def __init__(self):
-        self.saved = []
-
-    def __call__(self, stage):
-        self.saved.append(json.loads(json.dumps(stage)))  # what a JSONField would keep
-
-    @property
-    def last(self):
-        return self.saved[-1] if self.saved else {}
 
 
 @pytest.fixture(autouse=True)

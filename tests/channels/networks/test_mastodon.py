@@ -24,22 +24,9 @@ from tribu.testing.fakes.schemas import (
     mastodon_properties,
     validate_openapi,
 )
+from tribu.testing.publishing import Stages
 
 KEY = "delivery-key-1"
-
-
-class Stages:
-    """save_stage: remembers every stage saved, in order."""
-
-    def __init__(self):
-        self.saved = []
-
-    def __call__(self, stage):
-        self.saved.append(json.loads(json.dumps(stage)))  # what a JSONField would keep
-
-    @property
-    def last(self):
-        return self.saved[-1] if self.saved else {}
 
 
 def client_for(fake, *, token=TOKEN, timeout=None):

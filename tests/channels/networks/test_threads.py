@@ -36,6 +36,7 @@ from tribu.testing.fakes.threads import (
     ThreadsFake,
     threads_count,
 )
+from tribu.testing.publishing import Stages
 
 REDIRECT = "https://tribu.example.com/channels/connect/threads/callback"
 V = "/v1.0"
@@ -43,20 +44,6 @@ CREATE = f"{V}/{USER_ID}/threads"
 PUBLISH = f"{V}/{USER_ID}/threads_publish"
 LIMIT = f"{V}/{USER_ID}/threads_publishing_limit"
 CONTAINERS = f"{V}/1806"  # the fake's container and media ids start with 1806
-
-
-class Stages:
-    """save_stage: keeps every stage saved, as JSON, as the delivery row would."""
-
-    def __init__(self):
-        self.saved = []
-
-    def __call__(self, stage):
-        self.saved.append(json.loads(json.dumps(stage)))
-
-    @property
-    def last(self):
-        return self.saved[-1] if self.saved else {}
 
 
 @pytest.fixture(autouse=True)

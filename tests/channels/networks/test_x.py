@@ -25,26 +25,13 @@ from tribu.testing.fakes.x import (
     USERNAME,
     XFake,
 )
+from tribu.testing.publishing import Stages
 
 REDIRECT = "https://tribu.example/channels/x/callback"
 TWEETS = "/2/tweets"
 UPLOAD = "/2/media/upload"
 METADATA = "/2/media/metadata"
 TOKEN_URL = "/2/oauth2/token"
-
-
-class Stages:
-    """save_stage: remembers every stage saved, in order, as a JSONField would keep it."""
-
-    def __init__(self):
-        self.saved = []
-
-    def __call__(self, stage):
-        self.saved.append(json.loads(json.dumps(stage)))
-
-    @property
-    def last(self):
-        return self.saved[-1] if self.saved else {}
 
 
 @pytest.fixture
