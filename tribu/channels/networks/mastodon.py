@@ -36,8 +36,6 @@ from html.parser import HTMLParser
 from urllib.parse import urlencode, urlsplit
 
 import urllib3
-from django.core.exceptions import SuspiciousFileOperation
-from django.core.files.storage import default_storage
 from django.utils.translation import gettext as _
 
 from tribu.channels.networks.base import (
@@ -49,6 +47,7 @@ from tribu.channels.networks.base import (
     Published,
     PublishError,
 )
+from tribu.channels.networks.http import read_media
 from tribu.listening.fetch.http import FetchError, Limits, parse_retry_after, send
 
 NETWORK = "mastodon"
@@ -648,22 +647,7 @@ class MastodonClient(Client):
     def upload_one(self, item, log):
         label = f"POST {MEDIA}"
         path = item.get("path") or ""
-        try:
-            with default_storage.open(path, "rb") as handle:
-                data = handle.read()
-        except (OSError, ValueError, SuspiciousFileOperation) as error:
-            raise PublishError(
-                ErrorKind.FIX_CONTENT,
-                "media_missing",
-                _(
-                    "The image “%(name)s” can no longer be read from Tribu's storage. Remove "
-                    "it from the post or upload it again."
-                )
-                % {"name": os.path.basename(path) or path},
-                detail=str(error),
-                sent=False,
-                request=label,
-            ) from None
+        data = read_media(item, label)
         fields = {
             "file": (
                 os.path.basename(path) or "image",
