@@ -943,7 +943,7 @@ def test_find_on_a_members_profile_cannot_tell(fake):
     client = client_for(fake, author=MEMBER_URN, name=MEMBER_NAME)
     found = client.find(Content(text="x"), stage={}, since=datetime.now(UTC))
     assert isinstance(found, CannotTell)
-    assert MEMBER_NAME in found.reason and "publish again" in found.reason
+    assert MEMBER_NAME in found.reason and "Publish again" in found.reason
     assert fake.requests == []
 
 
@@ -1009,7 +1009,7 @@ def test_a_lost_comment_answer_is_unknown_and_found_under_the_post(fake):
     # A member's comments cannot be read: a person checks.
     member = client_for(fake, author=MEMBER_URN)
     found = member.find(content, stage=stages.last, since=since)
-    assert isinstance(found, CannotTell) and "it was published" in found.reason
+    assert isinstance(found, CannotTell) and "It was published" in found.reason
 
 
 def test_find_when_linkedin_will_not_show_the_pages_posts(fake):

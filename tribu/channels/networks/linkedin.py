@@ -1211,15 +1211,22 @@ class LinkedInClient(Client):
         return status in ("PROCESSING", "AVAILABLE")
 
     def _processing_failed(self, item):
-        name = str(item.get("path") or "").rsplit("/", 1)[-1] or _("an image")
-        return PublishError(
-            ErrorKind.FIX_CONTENT,
-            "media_failed",
+        name = str(item.get("path") or "").rsplit("/", 1)[-1]
+        message = (
             _(
                 "LinkedIn could not process the image %(name)s. Replace it with another file "
                 "(JPEG, PNG or GIF), then publish again."
             )
-            % {"name": name},
+            if name
+            else _(
+                "LinkedIn could not process one of the images. Replace it with another file "
+                "(JPEG, PNG or GIF), then publish again."
+            )
+        )
+        return PublishError(
+            ErrorKind.FIX_CONTENT,
+            "media_failed",
+            message % {"name": name},
             request="GET /rest/images/{urn}",
         )
 
@@ -1292,8 +1299,8 @@ class LinkedInClient(Client):
                 reason=_(
                     "LinkedIn does not let apps read a member's posts, so Tribu cannot check "
                     "whether this post reached the profile of %(who)s. Look at the profile on "
-                    "LinkedIn: if the post is there, click “it was published”; if not, click "
-                    "“publish again”."
+                    "LinkedIn: if the post is there, click “It was published”; if not, click "
+                    "“Publish again”."
                 )
                 % {"who": self.who},
                 requests=list(self.log),
@@ -1304,7 +1311,7 @@ class LinkedInClient(Client):
                 reason=_(
                     "LinkedIn does not let Tribu read the posts of the page %(who)s, so Tribu "
                     "cannot check whether this post went out. Look at the page on LinkedIn: if "
-                    "the post is there, click “it was published”; if not, click “publish "
+                    "the post is there, click “It was published”; if not, click “Publish "
                     "again”."
                 )
                 % {"who": self.who},
@@ -1362,7 +1369,7 @@ class LinkedInClient(Client):
             reason=_(
                 "The post is on LinkedIn (%(url)s), but Tribu cannot tell whether its first "
                 "comment was added. Open the post: add the comment by hand if it is missing, "
-                "then click “it was published” (not “publish again”, which would post it a "
+                "then click “It was published” (not “Publish again”, which would post it a "
                 "second time)."
             )
             % {"url": post_url(urn)},
