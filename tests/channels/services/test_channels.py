@@ -125,8 +125,10 @@ def test_concurrent_refreshes_of_one_channel_spend_the_refresh_token_once(worksp
     channel = connect_bluesky(workspace, bluesky_fake)
     bluesky_fake.slow(0.3, path="/xrpc/com.atproto.server.refreshSession")
     clients = [
-        client_for(Channel.objects.get(pk=channel.pk),
-                   on_secrets=lambda secrets: service.store_secrets(channel, secrets))  # fmt: skip
+        client_for(
+            Channel.objects.get(pk=channel.pk),
+            on_secrets=lambda secrets: service.store_secrets(channel, secrets),
+        )  # fmt: skip
         for _ in range(2)
     ]
     results = [None, None]
