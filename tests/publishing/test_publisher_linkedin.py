@@ -27,6 +27,13 @@ from tribu.testing.publishing import log_events, publisher_round
 WORKER = "test-host:1"
 
 
+@pytest.fixture(autouse=True)
+def english_workspace(workspace):
+    """The publisher writes its log in the workspace's language; these tests read English."""
+    workspace.language = "en"
+    workspace.save(update_fields=["language"])
+
+
 @pytest.fixture
 def fake():
     with LinkedInFake() as server:
@@ -140,7 +147,7 @@ def test_a_profiles_lost_answer_waits_for_a_person(schedule, profile, fake, user
     assert reconcile.reconcile(delivery.pk) == DeliveryState.UNKNOWN
     delivery.refresh_from_db()
     line = delivery.log.get(event="cannot_tell")
-    assert "it was published" in line.message and "Camille on LinkedIn" in line.message
+    assert "It was published" in line.message and "Camille on LinkedIn" in line.message
     assert not [r for r in fake.requests if r.method == "GET" and r.path == "/rest/posts"]
     deliveries_service.mark_published(delivery, user, url="https://www.linkedin.com/feed/")
     delivery.refresh_from_db()

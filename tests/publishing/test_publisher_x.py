@@ -26,6 +26,13 @@ WORKER = "test-host:1"
 TWEETS = "/2/tweets"
 
 
+@pytest.fixture(autouse=True)
+def english_workspace(workspace):
+    """The publisher writes its log in the workspace's language; these tests read English."""
+    workspace.language = "en"
+    workspace.save(update_fields=["language"])
+
+
 @pytest.fixture
 def fake():
     with XFake() as server:
