@@ -482,6 +482,9 @@ def test_a_comment_without_the_comments_permission_leaves_the_post_published(fak
     [media] = fake.media
     assert published.remote_id == media["id"] and media["comments"] == []
     assert labels(published.requests)[-1] == (f"POST /{VERSION}/{media['id']}/comments", 403)
+    [warning] = published.warnings
+    assert "Instagram" in warning and "first comment could not be added" in warning
+    assert published.url in warning
 
 
 def test_errors_map_to_the_taxonomy(fake, photos):

@@ -35,7 +35,6 @@ text and time.
 """
 
 import json
-import logging
 import os
 from datetime import UTC, datetime, timedelta
 from urllib.parse import urlencode
@@ -54,8 +53,6 @@ from tribu.channels.networks.base import (
     PublishError,
 )
 from tribu.channels.networks.graph import bad_answer
-
-logger = logging.getLogger(__name__)
 
 NETWORK = "facebook"
 SERVICE = "Facebook"
@@ -147,21 +144,6 @@ def first_link(content):
 
     spans = find_urls(content.text or "")
     return content.text[spans[0][0] : spans[0][1]] if spans else ""
-
-
-def refused_comment(error, service, log_name, url):
-    """The warning for a first comment refused for good (the post is online, so it stays
-    published and the team adds the comment by hand), or None when the refusal is
-    temporary (the attempt is retried and adds only the comment)."""
-    if error.kind not in (ErrorKind.FIX_CONTENT, ErrorKind.FATAL):
-        return None
-    logger.warning(
-        "%s refused the first comment (%s): %s", service, log_name, error.detail or error
-    )
-    return _(
-        "The post is published on %(service)s (%(url)s), but its first comment could not be "
-        "added: %(reason)s Add it under the post by hand."
-    ) % {"service": service, "url": url, "reason": error.message}
 
 
 class FacebookClient(Client):
@@ -297,15 +279,9 @@ class FacebookClient(Client):
                 save_stage(dict(stage))
             if not stage.get("url"):
                 stage["url"] = self.permalink(stage["post_id"], log)
-            comment = (content.first_comment or "").strip()
-            warnings = []
-            if comment and not stage.get("comment_id"):
-                save_stage(dict(stage))
-                comment_id, warning = self.comment(stage["post_id"], comment, log, stage["url"])
-                if comment_id:
-                    stage["comment_id"] = comment_id
-                if warning:
-                    warnings.append(warning)
+            warnings = meta.add_first_comment(
+                self, stage["post_id"], content, stage, save_stage, log
+            )
         except PublishError as error:
             error.requests = list(log)  # for the delivery log
             raise
@@ -390,19 +366,6 @@ class FacebookClient(Client):
             return fallback
         url = data.get("permalink_url")
         return str(url) if isinstance(url, str) and url.startswith("https://") else fallback
-
-    def comment(self, post_id, message, log, url):
-        """The first comment, as the Page: (its id, None), or (None, a warning) when
-        Facebook refused it for good."""
-        path = f"{post_id}/comments"
-        try:
-            data = self.request("POST", path, form={"message": message}, log=log, creates_post=True)
-        except PublishError as error:
-            warning = refused_comment(error, SERVICE, meta.label("POST", path), url)
-            if warning:
-                return None, warning
-            raise
-        return str(data.get("id") or "") or None, None
 
     # --- find --------------------------------------------------------------------------
     def find(self, content, *, stage, since):

@@ -59,7 +59,6 @@ from tribu.channels.networks.facebook import (
 from tribu.channels.networks.facebook import (
     content_problems,
     graph_time,
-    refused_comment,
     same_text,
 )
 from tribu.channels.networks.graph import bad_answer, graph_error
@@ -244,15 +243,9 @@ class InstagramClient(Client):
                 return Published(remote_id="", url=self.profile_url, requests=log)
             if not stage.get("url"):
                 stage["url"] = self.permalink(stage["media_id"], log)
-            comment = (content.first_comment or "").strip()
-            warnings = []
-            if comment and not stage.get("comment_id"):
-                save_stage(dict(stage))
-                comment_id, warning = self.comment(stage["media_id"], comment, log, stage["url"])
-                if comment_id:
-                    stage["comment_id"] = comment_id
-                if warning:
-                    warnings.append(warning)
+            warnings = meta.add_first_comment(
+                self, stage["media_id"], content, stage, save_stage, log
+            )
         except PublishError as error:
             error.requests = list(log)  # for the delivery log
             raise
@@ -491,18 +484,6 @@ class InstagramClient(Client):
             return self.profile_url
         url = data.get("permalink")
         return str(url) if isinstance(url, str) and url.startswith("https://") else self.profile_url
-
-    def comment(self, media_id, message, log, url):
-        """(the comment's id, None), or (None, a warning) when refused for good."""
-        path = f"{media_id}/comments"
-        try:
-            data = self.request("POST", path, form={"message": message}, log=log, creates_post=True)
-        except PublishError as error:
-            warning = refused_comment(error, SERVICE, meta.label("POST", path), url)
-            if warning:
-                return None, warning
-            raise
-        return str(data.get("id") or "") or None, None
 
     # --- find --------------------------------------------------------------------------
     def find(self, content, *, stage, since):

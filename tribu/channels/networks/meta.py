@@ -14,6 +14,7 @@ app secret sent with the exchange. Tribu therefore does not send the challenge (
 verifier); the `state` still ties the answer to the attempt.
 """
 
+import logging
 from datetime import timedelta
 from urllib.parse import urlencode
 
@@ -292,3 +293,38 @@ def pasted_user_token(token, *, service, timeout=None):
         if error.kind in (ErrorKind.RETRY_LATER, ErrorKind.UNKNOWN):
             raise
         return token
+
+
+logger = logging.getLogger(__name__)
+
+
+def add_first_comment(client, object_id, content, stage, save_stage, log):
+    """Post the delivery's first comment under `object_id` (a Page post or an Instagram
+    media), once the post is online: `stage` already holds its id and URL, saved before the
+    comment leaves, so a retried attempt adds only the comment. Returns the warnings for
+    Published: a comment refused for good leaves the post published (sending it again
+    would duplicate the post) and asks the team to add the comment by hand."""
+    text = (content.first_comment or "").strip()
+    if not text or stage.get("comment_id"):
+        return []
+    save_stage(dict(stage))
+    path = f"{object_id}/comments"
+    try:
+        data = client.request("POST", path, form={"message": text}, log=log, creates_post=True)
+    except PublishError as error:
+        if error.kind not in (ErrorKind.FIX_CONTENT, ErrorKind.FATAL):
+            raise
+        service = client.service_name
+        logger.warning("%s refused the first comment (%s): %s", service, label("POST", path),
+                       error.detail or error)  # fmt: skip
+        return [
+            _(
+                "The post is published on %(service)s (%(url)s), but its first comment could "
+                "not be added: %(reason)s Add it under the post by hand."
+            )
+            % {"service": service, "url": stage.get("url", ""), "reason": error.message}
+        ]
+    comment_id = str(data.get("id") or "")
+    if comment_id:
+        stage["comment_id"] = comment_id
+    return []
