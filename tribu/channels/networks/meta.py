@@ -268,8 +268,9 @@ def choose(candidates, account_id, service):
         ErrorKind.FIX_CONTENT,
         "choose_account",
         _(
-            "This token reaches several %(service)s accounts: %(choices)s. Say which one to "
-            "connect with its id (account_id)."
+            "This token reaches several %(service)s accounts: %(choices)s. Give the ID of the "
+            "one to connect (the “Account, page or organization ID” field; account_id in the "
+            "API)."
         )
         % {"service": service, "choices": listing(candidates)},
         sent=False,

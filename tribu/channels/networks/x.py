@@ -603,7 +603,7 @@ class XClient(Client):
                 "choose_account",
                 _(
                     "This token belongs to the X account %(choices)s, not to %(wanted)s. Leave "
-                    "account_id out, or paste the token of the right account."
+                    "the account ID empty, or paste the token of the right account."
                 )
                 % {
                     "choices": f"{user['id']} ({user.get('name') or user['username']})",
