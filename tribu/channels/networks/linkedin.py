@@ -582,7 +582,7 @@ def token_error(result, label):
             "invalid_client",
             _(
                 "LinkedIn does not recognise Tribu's app (its client ID or secret is wrong). "
-                "The administrator must check TRIBU_LINKEDIN_CLIENT_ID and "
+                "Your Tribu administrator must check TRIBU_LINKEDIN_CLIENT_ID and "
                 "TRIBU_LINKEDIN_CLIENT_SECRET against the app in LinkedIn's developer portal."
             ),
             status=result.status,
@@ -609,8 +609,8 @@ def app_missing_error():
         ErrorKind.FATAL,
         "app_not_configured",
         _(
-            "Tribu has no LinkedIn app configured. The administrator must register an app in "
-            "LinkedIn's developer portal and set TRIBU_LINKEDIN_CLIENT_ID and "
+            "Tribu has no LinkedIn app configured. Your Tribu administrator must register an "
+            "app in LinkedIn's developer portal and set TRIBU_LINKEDIN_CLIENT_ID and "
             "TRIBU_LINKEDIN_CLIENT_SECRET."
         ),
         sent=False,
@@ -707,7 +707,7 @@ class LinkedInClient(Client):
                 "scope_missing",
                 _(
                     "LinkedIn granted Tribu only “%(scope)s”, which does not allow publishing. "
-                    "The administrator must add the “Share on LinkedIn” and “Community "
+                    "Your Tribu administrator must add the “Share on LinkedIn” and “Community "
                     "Management API” products to Tribu's LinkedIn app, then connect again."
                 )
                 % {"scope": grant["scope"]},

@@ -112,7 +112,7 @@ def token_error(result, service, name):
             ErrorKind.FATAL,
             "app_refused",
             _(
-                "%(service)s refused Tribu's app (%(detail)s). The operator must check "
+                "%(service)s refused Tribu's app (%(detail)s). Your Tribu administrator must check "
                 "TRIBU_META_CLIENT_ID and TRIBU_META_CLIENT_SECRET against the app's settings "
                 "on developers.facebook.com."
             )

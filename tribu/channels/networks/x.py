@@ -491,8 +491,8 @@ def missing_app_error():
         ErrorKind.FATAL,
         "app_missing",
         _(
-            "No X app is configured. The operator must register an app in the X developer "
-            "console and set TRIBU_X_CLIENT_ID and TRIBU_X_CLIENT_SECRET."
+            "No X app is configured. Your Tribu administrator must register an app in the X "
+            "developer console and set TRIBU_X_CLIENT_ID and TRIBU_X_CLIENT_SECRET."
         ),
         sent=False,
     )
@@ -705,8 +705,8 @@ class XClient(Client):
                 "app_missing",
                 _(
                     "Tribu cannot renew this X token: no X app is configured "
-                    "(TRIBU_X_CLIENT_ID and TRIBU_X_CLIENT_SECRET). Ask the operator to set "
-                    "them, or connect the account again with a fresh token."
+                    "(TRIBU_X_CLIENT_ID and TRIBU_X_CLIENT_SECRET). Ask your Tribu administrator "
+                    "to set them, or connect the account again with a fresh token."
                 ),
                 sent=False,
             )
