@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test test-sqlite test-postgres lint format messages clean
+.PHONY: run test test-sqlite test-postgres lint format messages train-sentiment clean
 
 $(STAMP): pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
@@ -37,6 +37,13 @@ format: $(STAMP)
 messages: $(STAMP)
 	cd tribu && ../$(BIN)/tribu manage makemessages --locale fr --no-obsolete --ignore 'testing/*'
 	cd tribu && ../$(BIN)/tribu manage compilemessages --locale fr
+
+# Retrains both sentiment tiers from ../shared/data/sentiment (needs gcc; PyTorch's CPU
+# build goes into .venv). The accurate tier is fused with the fast one: fast goes first.
+train-sentiment: $(STAMP)
+	$(BIN)/python -m pip install --quiet -e '.[train]'
+	$(BIN)/python scripts/train_sentiment.py
+	$(BIN)/python scripts/finetune_sentiment.py
 
 clean:
 	rm -rf $(VENV) build *.egg-info

