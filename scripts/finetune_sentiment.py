@@ -67,6 +67,7 @@ from tribu.nlp.sentiment import (  # noqa: E402
     METADATA_FILE,
     encoder_text,
     fast_model_checksum,
+    fuse,
 )
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "sentiment"
@@ -139,12 +140,6 @@ def scores_by_language(probabilities, labels, langs):
         lang: round(macro_f1(labels[langs == i], probabilities[langs == i].argmax(1)), 4)
         for i, lang in enumerate(LANGUAGES)
     }
-
-
-def fuse(head, fast_probabilities, weight):
-    z = weight * np.log(head + 1e-9) + (1 - weight) * np.log(fast_probabilities + 1e-9)
-    z = np.exp(z - z.max(1, keepdims=True))
-    return z / z.sum(1, keepdims=True)
 
 
 def fast_probabilities_without(texts, labels, dev_texts, data, limit, rng):
@@ -311,10 +306,12 @@ def main(argv=None):
     model.load_state_dict(best[2], strict=False)
     print(f"chose epoch {best[1]}", flush=True)
 
-    # Fusion weight with the fast tier, on the development tweets.
+    # Fusion weight with the fast tier, on the development tweets. The fast model gets the
+    # XLM-T training tweets; it adds DEFT itself when the shipped recipe has it.
+    xlmt_index = train_index[langs[train_index] < len(LANGUAGES)]
     fast_dev = fast_probabilities_without(
-        [texts[i] for i in train_index],
-        labels[train_index],
+        [texts[i] for i in xlmt_index],
+        labels[xlmt_index],
         [texts[i] for i in dev_index],
         args.data,
         args.limit,

@@ -201,6 +201,12 @@ def fast_model_checksum(directory=MODELS_DIR):
     return hashlib.sha256((Path(directory) / MODEL_FILE).read_bytes()).hexdigest()
 
 
+def fuse(head_probabilities, fast_probabilities, head_weight):
+    """The two tiers' probabilities combined: their weighted geometric mean, renormalised."""
+    log = head_weight * np.log(head_probabilities + 1e-9)
+    return _softmax(log + (1 - head_weight) * np.log(fast_probabilities + 1e-9))
+
+
 class AccurateModel:
     """The encoder (fine-tuned when the metadata names a patch), then per language:
     standardise the embedding, dense layers (ReLU between them), softmax; then, when the
@@ -263,8 +269,7 @@ class AccurateModel:
         if self.fast is None:
             return probabilities
         fast = np.array([self.fast.probabilities(text, lang) for text in texts])
-        log = self.head_weight * np.log(probabilities + 1e-9)
-        return _softmax(log + (1 - self.head_weight) * np.log(fast + 1e-9))
+        return fuse(probabilities, fast, self.head_weight)
 
     def probabilities(self, texts, lang):
         texts = list(texts)
