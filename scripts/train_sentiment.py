@@ -13,7 +13,6 @@ import csv
 import datetime
 import json
 import os
-import re
 import sys
 import time
 from pathlib import Path
@@ -26,7 +25,7 @@ import numpy as np  # noqa: E402
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from tribu.nlp.features import FEATURE_CONFIG, vectorise  # noqa: E402
+from tribu.nlp.features import FEATURE_CONFIG, decode_escapes, vectorise  # noqa: E402
 from tribu.nlp.sentiment import LABELS, METADATA_FILE, MODEL_FILE  # noqa: E402
 
 DEFAULT_DATA = ROOT.parent / "shared" / "data" / "sentiment"
@@ -34,7 +33,6 @@ DEFAULT_OUT = ROOT / "tribu" / "nlp" / "models"
 LANGUAGES = ("fr", "en")
 # DEFT 2017 uses objective/mixed: objective is neutral; a mixed tweet has no single label.
 DEFT_LABELS = {"objective": "neutral", "positive": "positive", "negative": "negative"}
-ESCAPE_RE = re.compile(r"\\u([0-9a-fA-F]{4})")
 
 
 def read_tsv(path, label_map=None):
@@ -45,8 +43,9 @@ def read_tsv(path, label_map=None):
         label = (label_map or {k: k for k in LABELS}).get(row["label"])
         if label is None:
             continue
-        # Some XLM-T tweets hold literal "\u2019" escapes; real mentions hold the character.
-        texts.append(ESCAPE_RE.sub(lambda m: chr(int(m.group(1), 16)), row["text"]))
+        # Some XLM-T tweets hold literal "\u2019" escapes; both tiers decode them at run
+        # time too, and training sees what they see.
+        texts.append(decode_escapes(row["text"]))
         labels.append(LABELS.index(label))
     return texts, np.array(labels, dtype=np.int64)
 

@@ -88,6 +88,15 @@ def test_negation_marks_the_words_it_scopes():
     ]
 
 
+def test_literal_unicode_escapes_read_as_their_characters():
+    # Doubly JSON-encoded exports leave "\\u2019" in the text (as in some XLM-T tweets).
+    assert features.decode_escapes(r"I\u2019m fine\u002c \ud83d\ude02") == "I’m fine, 😂"
+    # A lone surrogate cannot be a character: it stays as written, and the text encodes.
+    assert features.decode_escapes(r"a \ud83d b") == r"a \ud83d b"
+    assert features.decode_escapes("plain, \\ and \\n") == "plain, \\ and \\n"
+    assert np.array_equal(vectorise(r"I\u2019m fine")[0], vectorise("I’m fine")[0])
+
+
 def test_hashing_is_stable_across_processes():
     # Python's own hash() is salted per process: a model trained in one process would score
     # garbage in another. The features must not depend on it.

@@ -81,6 +81,7 @@ def test_mentions_are_prepared_like_the_training_tweets():
     text = "@Marie_D   regarde https://t.co/AbC?x=1\n www.exemple.fr  super  "
     assert sentiment.encoder_text(text) == "@user regarde http http super"
     assert len(sentiment.encoder_text("mot " * 1000)) <= ENCODER["max_chars"]
+    assert sentiment.encoder_text(r"J\u2019adore") == "J’adore"
 
 
 def test_embeddings_are_normalised_and_batched_like_single_texts():

@@ -42,6 +42,9 @@ USER_RE = re.compile(r"@\w+")
 # vocabulary: squeeze them to two.
 ELONGATION_RE = re.compile(r"(.)\1{2,}")
 SPACES_RE = re.compile(r"\s+")
+# Literal "\u2019" escapes, as left in text by exports that JSON-encode twice (some XLM-T
+# tweets hold them): a surrogate pair first, so emoji decode whole; a lone surrogate stays.
+ESCAPE_RE = re.compile(r"\\u(d[89ab][0-9a-f]{2})\\u(d[c-f][0-9a-f]{2})|\\u([0-9a-f]{4})", re.I)
 TOKEN_RE = re.compile(r"[#@]?\w+(?:'\w+)?|[^\w\s]")
 APOSTROPHES = ("’", "‘", "`", "´")
 ELISIONS = ("n'", "l'", "d'", "j'", "qu'", "c'", "s'", "m'", "t'")
@@ -77,9 +80,23 @@ WORD_SEED = np.uint64(0x165667B19E3779F9)
 CHAR_SEED = np.uint64(0x27D4EB2F165667C5)
 
 
+def _unescaped(match):
+    if match.group(3):
+        code = int(match.group(3), 16)
+        return match.group(0) if 0xD800 <= code <= 0xDFFF else chr(code)
+    high, low = int(match.group(1), 16), int(match.group(2), 16)
+    return chr(0x10000 + ((high - 0xD800) << 10) + (low - 0xDC00))
+
+
+def decode_escapes(text):
+    """`text` with literal "\\uXXXX" escapes replaced by their characters ("i\\u2019m" ->
+    "i’m"), so a doubly encoded mention reads like the others."""
+    return ESCAPE_RE.sub(_unescaped, text) if "\\u" in text else text
+
+
 def normalise(text, max_chars=FEATURE_CONFIG["max_chars"]):
     """Lower-cased text with links and users masked as in the training tweets."""
-    text = text[:max_chars]
+    text = decode_escapes(text[:max_chars])
     for apostrophe in APOSTROPHES:  # str.replace is ~100x faster than str.translate here
         text = text.replace(apostrophe, "'")
     text = text.lower()

@@ -26,7 +26,7 @@ from pathlib import Path
 import numpy as np
 
 from tribu.nlp import e5file
-from tribu.nlp.features import FEATURE_CONFIG, vectorise
+from tribu.nlp.features import FEATURE_CONFIG, decode_escapes, vectorise
 
 LABELS = ("negative", "neutral", "positive")
 UNKNOWN = "unknown"
@@ -180,7 +180,7 @@ def encoder(patch=None, base_sha256=None):
 
 def encoder_text(text):
     """`text` as the accurate head saw its training tweets (see ENCODER)."""
-    text = LINK_RE.sub("http", text[: ENCODER["max_chars"]])
+    text = LINK_RE.sub("http", decode_escapes(text[: ENCODER["max_chars"]]))
     return SPACES_RE.sub(" ", HANDLE_RE.sub("@user", text)).strip()
 
 
