@@ -9,29 +9,41 @@ model image before loading it (tribu/nlp/e5file.py), so the artifact is small
 offline, at the same speed as before.
 
 Why: a head on the frozen embeddings plateaued at 0.69/0.68 macro-F1 (fr/en) in 5-fold
-cross-validation on train, and 0.704/0.667 on val. Fine-tuning reached 0.718/0.676 on val.
+cross-validation on train, and 0.704/0.667 on val. One fine-tuned model reached
+0.718/0.676 on val; the average of five (below) reaches 0.721/0.693.
 
-Data: XLM-T French and English train tweets. A stratified 15 % of them is held out as a
-development set, to choose the epoch and the fusion weight with the fast tier; the val
-files are read at the end, to report the shipped model's macro-F1 through the engine.
+Data: XLM-T French and English train tweets, in 5 stratified folds. Each fold's model
+trains on the four other folds and predicts its own after every epoch, so every training
+tweet gets an out-of-fold prediction: the epoch and the fusion weight with the fast tier are
+chosen on those 3,678 predictions, not on a small development split (two runs that differed
+only in their seed and 15 % split scored 0.718/0.676 and 0.698/0.700 on val). The shipped
+model averages the five models' trained numbers at that epoch (a "uniform model soup",
+Wortsman et al. 2022): they start from the same encoder and head and stay close to it, so
+their average is one model, with the ensemble's lower variance at one model's cost, and
+trained on all of train. The val files are read at the end, to report the shipped model's
+macro-F1 through the engine (and each fold's model alone, for the record).
 
-Measured on the development set and not kept (mean of fr and en macro-F1, the default
-recipe scoring about 0.71 after fusion):
+Measured and not kept (one 15 % development split, mean of fr and en macro-F1, the
+recipe then scoring about 0.71 after fusion):
 - DEFT 2017 French tweets through a head of their own (the encoder sees 3,400 more
   tweets): lower after one epoch in both languages (0.72/0.63 against 0.75/0.64);
 - also training the 4-bit matrices of the top two layers, quantization-aware
   (`--matrix-layers 2`, a 2 MB artifact): tied on development (0.766/0.662), lower on val
   (0.705/0.662); the smaller BitFit patch was kept;
 - a weakly regularised head (`--head-l2` 1): overfits, 0.69/0.55; encoder rate 1e-3: worse
-  after the first epoch.
+  after the first epoch;
+- one encoder per language (two patches, twice the memory): English alone scored 0.694,
+  0.693 and 0.683 on val over three seeds, French alone 0.704: no better than both
+  together once the seed's variance is known.
 Earlier, with the frozen encoder: DEFT in the French head, one head for both languages,
 an MLP head and the "passage: " prefix all lost in cross-validation.
 
-Needs PyTorch (the CPU build: about 7 minutes on 2 cores) and gcc, on a training machine
-only; Tribu never imports torch. The fusion is pinned to the fast model: retrain that first.
+Needs PyTorch (the CPU build: about 23 minutes on 2 cores for the five models) and gcc, on
+a training machine only; Tribu never imports torch. The fusion is pinned to the fast model:
+retrain that first.
 
     make train-sentiment                       # both tiers, into tribu/nlp/models/
-    .venv/bin/python scripts/finetune_sentiment.py --limit 60 --epochs 1 --out /tmp/m  # smoke
+    .venv/bin/python scripts/finetune_sentiment.py --limit 60 --epochs 1 --folds 2 --out /tmp/m
 """
 
 import argparse
@@ -76,15 +88,13 @@ LANGUAGES = ("fr", "en")
 FUSION_GRID = (1.0, 0.9, 0.8, 0.7, 0.6)
 
 
-def split_dev(labels, share, rng):
-    """A stratified random `share` of the indices, for development."""
-    dev = []
-    for label in np.unique(labels):
-        members = np.flatnonzero(labels == label)
-        dev.extend(rng.choice(members, int(round(len(members) * share)), replace=False))
-    held = np.zeros(len(labels), dtype=bool)
-    held[dev] = True
-    return held
+def fold_of(strata, folds, rng):
+    """A fold number (0 to folds - 1) for each index, stratified by `strata`."""
+    fold = np.empty(len(strata), dtype=np.int64)
+    for stratum in np.unique(strata):
+        members = rng.permutation(np.flatnonzero(strata == stratum))
+        fold[members] = np.arange(len(members)) % folds
+    return fold
 
 
 class Classifier(torch.nn.Module):
@@ -161,10 +171,73 @@ def fast_probabilities_without(texts, labels, dev_texts, data, limit, rng):
     return fast.softmax(fast.logits(weights, bias, fast.sparse(dev_texts, buckets)))
 
 
+def train_fold(model, args, rows, labels, langs, frozen, train_index, dev_index, rng):
+    """Train `model` on `train_index`; yield (probabilities of `dev_index`, mean loss) with
+    the warm head (epoch 0, loss None), then after every epoch."""
+    # The head must stay small: with 1,500 tweets per language, a weakly regularised head
+    # overfits (dev macro-F1 0.58 instead of 0.66 in English, frozen encoder).
+    xlmt_training = int(np.sum(langs[train_index] < len(LANGUAGES)))
+
+    def penalty():
+        return args.head_l2 * model.weight.pow(2).sum() / xlmt_training
+
+    # A warm head, from the frozen encoder's embeddings.
+    train_labels = torch.from_numpy(labels[train_index])
+    train_langs = torch.from_numpy(langs[train_index])
+    warm = torch.optim.Adam([model.weight, model.bias], lr=0.05)
+    for _ in range(300):
+        warm.zero_grad()
+        loss = torch.nn.functional.cross_entropy(
+            model.head(frozen[train_index], train_langs), train_labels
+        )
+        (loss + penalty()).backward()
+        warm.step()
+    dev_rows = [rows[i] for i in dev_index]
+    yield predict(model, dev_rows, langs[dev_index]), None
+
+    optimiser = torch.optim.AdamW(
+        [
+            {
+                "params": model.encoder.trained.parameters(),
+                "lr": args.encoder_rate,
+                "weight_decay": 0.0,
+            },
+            {
+                "params": model.encoder.matrices.parameters(),
+                "lr": args.matrix_rate,
+                "weight_decay": 0.0,
+            },
+            {"params": [model.weight, model.bias], "lr": args.head_rate, "weight_decay": 0.0},
+        ]
+    )
+    lengths = [len(rows[i]) for i in train_index]
+    steps = args.epochs * -(-len(train_index) // args.batch)
+    warmup = max(1, steps // 10)
+    schedule = torch.optim.lr_scheduler.LambdaLR(
+        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup)))
+    )
+    for _ in range(args.epochs):
+        model.train()
+        total = 0.0
+        for chunk in length_batches(len(train_index), args.batch, rng, lengths):
+            chosen = train_index[chunk]
+            ((ids, mask),) = batches([rows[i] for i in chosen], len(chosen))
+            logits = model(ids, mask, torch.from_numpy(langs[chosen]))
+            loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(labels[chosen]))
+            loss = loss + penalty()
+            optimiser.zero_grad()
+            loss.backward()
+            optimiser.step()
+            schedule.step()
+            total += loss.item() * len(chosen)
+        yield predict(model, dev_rows, langs[dev_index]), total / len(train_index)
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--data", type=Path, default=DEFAULT_DATA)
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
+    parser.add_argument("--folds", type=int, default=5, help="cross-validation folds, 2 or more")
     parser.add_argument("--epochs", type=int, default=3)
     parser.add_argument("--batch", type=int, default=32)
     parser.add_argument("--encoder-rate", type=float, default=3e-4)
@@ -174,13 +247,13 @@ def main(argv=None):
     parser.add_argument("--matrix-layers", type=int, default=0)
     parser.add_argument("--matrix-rate", type=float, default=1e-4)
     parser.add_argument("--deft", action=argparse.BooleanOptionalAction, default=False)
-    parser.add_argument("--dev-share", type=float, default=0.15)
     parser.add_argument("--seed", type=int, default=20261)
     parser.add_argument("--limit", type=int, default=0, help="N texts per file (smoke)")
     parser.add_argument("--threads", type=int, default=os.cpu_count())
     args = parser.parse_args(argv)
+    if args.folds < 2:
+        parser.error("--folds must be at least 2")
     started = time.perf_counter()
-    torch.manual_seed(args.seed)
     torch.set_num_threads(args.threads)
     rng = np.random.default_rng(args.seed)
 
@@ -204,17 +277,18 @@ def main(argv=None):
         langs += [i] * len(lang_texts)
         sets_val[lang] = sample(*read_tsv(args.data / f"xlmt-{lang}-val.tsv"), args.limit, rng)
     labels, langs = np.concatenate(labels), np.array(langs)
-    held = split_dev(labels * len(LANGUAGES) + langs, args.dev_share, rng)
+    fold = fold_of(labels * len(LANGUAGES) + langs, args.folds, rng)
     if args.deft:
         # More French tweets for the encoder, through a head of their own: DEFT's labels
         # (objective, not neutral) would bias the XLM-T heads, which are the ones shipped.
+        # They are in every fold's training part (fold -1), never scored.
         deft_texts, deft_labels = sample(
             *read_tsv(args.data / "deft2017-fr-train.tsv", fast.DEFT_LABELS), args.limit, rng
         )
         texts += deft_texts
         labels = np.concatenate([labels, deft_labels])
         langs = np.concatenate([langs, np.full(len(deft_texts), len(LANGUAGES))])
-        held = np.concatenate([held, np.zeros(len(deft_texts), dtype=bool)])
+        fold = np.concatenate([fold, np.full(len(deft_texts), -1)])
     rows = rows_of(texts)
     val_rows = {lang: rows_of(sets_val[lang][0]) for lang in LANGUAGES}
     vocabulary = sorted(
@@ -223,105 +297,81 @@ def main(argv=None):
     encoder = E5(base, vocabulary, args.matrix_layers)
     rows = [encoder.rows(row) for row in rows]
     val_rows = {lang: [encoder.rows(row) for row in r] for lang, r in val_rows.items()}
-    train_index, dev_index = np.flatnonzero(~held), np.flatnonzero(held)
-    print(f"{len(train_index)} training and {len(dev_index)} development tweets", flush=True)
+    xlmt_index = np.flatnonzero(fold >= 0)
+    print(f"{len(xlmt_index)} XLM-T training tweets in {args.folds} folds", flush=True)
 
-    # Standardisation and a warm head, from the frozen encoder's embeddings.
-    frozen = embed_all(encoder, [rows[i] for i in train_index])
-    mean = frozen.mean(0).numpy()
-    scale = frozen.std(0).numpy() + 1e-6
+    # One standardisation for every fold's model (it is unsupervised, and the soup averages
+    # heads that must read the same inputs), from the frozen encoder's embeddings.
+    frozen = embed_all(encoder, rows)
+    mean = frozen[xlmt_index].mean(0).numpy()
+    scale = frozen[xlmt_index].std(0).numpy() + 1e-6
     model = Classifier(encoder, mean, scale, args.dropout, len(LANGUAGES) + args.deft)
+    initial = _state(model)
 
-    def penalty(model):
-        # The head must stay small: with 1,500 tweets per language, a weakly regularised
-        # head overfits (dev macro-F1 0.58 instead of 0.66 in English, frozen encoder).
-        return args.head_l2 * model.weight.pow(2).sum() / xlmt_training
+    # Each fold's model trains on the other folds and predicts its own after every epoch:
+    # out-of-fold probabilities of every XLM-T training tweet, per epoch.
+    out_of_fold = np.zeros((args.epochs + 1, len(labels), len(LABELS)), dtype=np.float32)
+    states = [[] for _ in range(args.epochs + 1)]
+    losses = [[] for _ in range(args.epochs + 1)]
+    for k in range(args.folds):
+        torch.manual_seed(args.seed + k)
+        model.load_state_dict(initial, strict=False)
+        train_index, dev_index = np.flatnonzero(fold != k), np.flatnonzero(fold == k)
+        for epoch, (probabilities, loss) in enumerate(
+            train_fold(model, args, rows, labels, langs, frozen, train_index, dev_index, rng)
+        ):
+            out_of_fold[epoch, dev_index] = probabilities
+            states[epoch].append(_state(model))
+            losses[epoch].append(loss)
+        dev = scores_by_language(out_of_fold[-1, dev_index], labels[dev_index], langs[dev_index])
+        print(f"fold {k}: last epoch {dev} ({time.perf_counter() - started:.0f} s)", flush=True)
 
-    xlmt_training = int(np.sum(langs[train_index] < len(LANGUAGES)))
-
-    train_labels = torch.from_numpy(labels[train_index])
-    train_langs = torch.from_numpy(langs[train_index])
-    warm = torch.optim.Adam([model.weight, model.bias], lr=0.05)
-    for _ in range(300):
-        warm.zero_grad()
-        loss = torch.nn.functional.cross_entropy(model.head(frozen, train_langs), train_labels)
-        (loss + penalty(model)).backward()
-        warm.step()
-    dev_rows = [rows[i] for i in dev_index]
-    dev_probabilities = predict(model, dev_rows, langs[dev_index])
-    history = [
-        {
-            "epoch": 0,
-            "dev": scores_by_language(dev_probabilities, labels[dev_index], langs[dev_index]),
+    history = []
+    for epoch in range(args.epochs + 1):
+        entry = {
+            "epoch": epoch,
+            "out_of_fold": scores_by_language(
+                out_of_fold[epoch, xlmt_index], labels[xlmt_index], langs[xlmt_index]
+            ),
         }
-    ]
-    print(
-        f"frozen encoder: dev {history[0]['dev']} ({time.perf_counter() - started:.0f} s)",
-        flush=True,
+        if epoch:
+            entry["loss"] = round(float(np.mean(losses[epoch])), 4)
+        history.append(entry)
+        print(f"epoch {epoch}: {entry}", flush=True)
+    chosen = max(
+        range(args.epochs + 1), key=lambda e: np.mean(list(history[e]["out_of_fold"].values()))
     )
+    # The shipped model is the average of the folds' trained numbers at that epoch (a
+    # "uniform model soup", Wortsman et al. 2022): they all start from the same encoder and
+    # head, so their average is a model too, as good as their ensemble at the cost of one.
+    model.load_state_dict(
+        {
+            name: torch.stack([state[name] for state in states[chosen]]).mean(0)
+            for name in states[chosen][0]
+        },
+        strict=False,
+    )
+    print(f"chose epoch {chosen}; averaged the {args.folds} folds' models", flush=True)
 
-    optimiser = torch.optim.AdamW(
-        [
-            {
-                "params": model.encoder.trained.parameters(),
-                "lr": args.encoder_rate,
-                "weight_decay": 0.0,
-            },
-            {
-                "params": model.encoder.matrices.parameters(),
-                "lr": args.matrix_rate,
-                "weight_decay": 0.0,
-            },
-            {"params": [model.weight, model.bias], "lr": args.head_rate, "weight_decay": 0.0},
-        ]
-    )
-    lengths = [len(rows[i]) for i in train_index]
-    steps = args.epochs * -(-len(train_index) // args.batch)
-    warmup = max(1, steps // 10)
-    schedule = torch.optim.lr_scheduler.LambdaLR(
-        optimiser, lambda s: min((s + 1) / warmup, max(0.0, (steps - s) / (steps - warmup)))
-    )
-    best = (np.mean(list(history[0]["dev"].values())), 0, _state(model))
-    for epoch in range(1, args.epochs + 1):
-        model.train()
-        total = 0.0
-        for chunk in length_batches(len(train_index), args.batch, rng, lengths):
-            chosen = train_index[chunk]
-            ((ids, mask),) = batches([rows[i] for i in chosen], len(chosen))
-            logits = model(ids, mask, torch.from_numpy(langs[chosen]))
-            loss = torch.nn.functional.cross_entropy(logits, torch.from_numpy(labels[chosen]))
-            loss = loss + penalty(model)
-            optimiser.zero_grad()
-            loss.backward()
-            optimiser.step()
-            schedule.step()
-            total += loss.item() * len(chosen)
-        dev_probabilities_epoch = predict(model, dev_rows, langs[dev_index])
-        dev = scores_by_language(dev_probabilities_epoch, labels[dev_index], langs[dev_index])
-        history.append({"epoch": epoch, "loss": round(total / len(train_index), 4), "dev": dev})
-        print(f"epoch {epoch}: {history[-1]} ({time.perf_counter() - started:.0f} s)", flush=True)
-        if np.mean(list(dev.values())) > best[0]:
-            best = (np.mean(list(dev.values())), epoch, _state(model))
-            dev_probabilities = dev_probabilities_epoch
-    model.load_state_dict(best[2], strict=False)
-    print(f"chose epoch {best[1]}", flush=True)
-
-    # Fusion weight with the fast tier, on the development tweets. The fast model gets the
-    # XLM-T training tweets; it adds DEFT itself when the shipped recipe has it.
-    xlmt_index = train_index[langs[train_index] < len(LANGUAGES)]
-    fast_dev = fast_probabilities_without(
-        [texts[i] for i in xlmt_index],
-        labels[xlmt_index],
-        [texts[i] for i in dev_index],
-        args.data,
-        args.limit,
-        rng,
-    )
+    # Fusion weight with the fast tier, on the out-of-fold predictions: each fold's fast
+    # model is trained without it, with the shipped recipe.
+    fast_out_of_fold = np.zeros((len(labels), len(LABELS)))
+    for k in range(args.folds):
+        training = np.flatnonzero((fold >= 0) & (fold != k))
+        dev_index = np.flatnonzero(fold == k)
+        fast_out_of_fold[dev_index] = fast_probabilities_without(
+            [texts[i] for i in training],
+            labels[training],
+            [texts[i] for i in dev_index],
+            args.data,
+            args.limit,
+            rng,
+        )
     fusion = {}
     for weight in FUSION_GRID:
-        fused = fuse(dev_probabilities, fast_dev, weight)
-        fusion[weight] = scores_by_language(fused, labels[dev_index], langs[dev_index])
-        print(f"fusion {weight}: dev {fusion[weight]}", flush=True)
+        fused = fuse(out_of_fold[chosen, xlmt_index], fast_out_of_fold[xlmt_index], weight)
+        fusion[weight] = scores_by_language(fused, labels[xlmt_index], langs[xlmt_index])
+        print(f"fusion {weight}: out of fold {fusion[weight]}", flush=True)
     head_weight = max(FUSION_GRID, key=lambda w: (np.mean(list(fusion[w].values())), w))
 
     args.out.mkdir(parents=True, exist_ok=True)
@@ -364,10 +414,13 @@ def main(argv=None):
         },
         "training_data": {lang: [f"xlmt-{lang}-train.tsv"] for lang in LANGUAGES},
         "development": {
-            "share_of_train": args.dev_share,
-            "tweets": len(dev_index),
+            "method": f"{args.folds}-fold cross-validation on train: each fold's model is "
+            "scored on the tweets it did not train on; the shipped model averages the folds' "
+            "models at the chosen epoch (uniform model soup)",
+            "folds": args.folds,
+            "tweets": len(xlmt_index),
             "epochs": history,
-            "chosen_epoch": best[1],
+            "chosen_epoch": chosen,
             "fusion": {str(weight): scores for weight, scores in fusion.items()},
         },
         "validation_data": {lang: f"xlmt-{lang}-val.tsv" for lang in LANGUAGES},
@@ -406,6 +459,18 @@ def main(argv=None):
             flush=True,
         )
     metadata["val_macro_f1"] = val
+    # For the record, not for choosing: each fold's model alone (head only, PyTorch).
+    soup = _state(model)
+    folds_val = {lang: [] for lang in LANGUAGES}
+    for state in states[chosen]:
+        model.load_state_dict(state, strict=False)
+        for i, lang in enumerate(LANGUAGES):
+            val_texts, val_labels = sets_val[lang]
+            probabilities = predict(model, val_rows[lang], np.full(len(val_texts), i))
+            folds_val[lang].append(round(macro_f1(val_labels, probabilities.argmax(1)), 4))
+    model.load_state_dict(soup, strict=False)
+    print(f"each fold's model alone, head only (PyTorch): val macro-F1 {folds_val}", flush=True)
+    metadata["val_macro_f1_fold_models_head_only"] = folds_val
     metadata["training_seconds"] = round(time.perf_counter() - started)
     (args.out / ACCURATE_METADATA_FILE).write_text(json.dumps(metadata, indent=2) + "\n")
     size = sum(

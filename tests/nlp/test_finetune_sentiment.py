@@ -65,10 +65,21 @@ def test_quantization_aware_training_sees_the_bytes_the_engine_reads(base):
     assert torch.equal(weight.grad, torch.ones_like(weight))
 
 
+def test_folds_are_stratified_and_every_tweet_is_in_one():
+    from finetune_sentiment import fold_of
+
+    strata = np.repeat(np.arange(6), [50, 51, 52, 10, 11, 7])
+    fold = fold_of(strata, 5, np.random.default_rng(0))
+    assert fold.shape == strata.shape and set(fold.tolist()) == set(range(5))
+    for stratum in range(6):
+        counts = np.bincount(fold[strata == stratum], minlength=5)
+        assert counts.max() - counts.min() <= 1
+
+
 def test_training_runs_end_to_end_on_a_small_sample(tmp_path):
     out = tmp_path / "model"
     command = [sys.executable, str(SCRIPT), "--limit", "40", "--epochs", "1", "--threads", "2"]
-    command += ["--matrix-layers", "1", "--out", str(out)]
+    command += ["--folds", "2", "--matrix-layers", "1", "--out", str(out)]
     result = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stderr
     assert "fr: val macro-F1" in result.stdout and "en: val macro-F1" in result.stdout
@@ -76,7 +87,12 @@ def test_training_runs_end_to_end_on_a_small_sample(tmp_path):
     assert metadata["limit"] == 40 and metadata["tier"] == "accurate"
     assert set(metadata["val_macro_f1"]) == {"fr", "en"}
     assert metadata["fine_tuning"]["base_sha256"] == e5file.read(PACKAGE / e5file.BASE_MODEL).sha256
-    assert [entry["epoch"] for entry in metadata["development"]["epochs"]] == [0, 1]
+    development = metadata["development"]
+    assert development["folds"] == 2 and development["tweets"] == 80  # every tweet scored once
+    assert [entry["epoch"] for entry in development["epochs"]] == [0, 1]
+    assert all(
+        len(scores) == 2 for scores in metadata["val_macro_f1_fold_models_head_only"].values()
+    )
     with np.load(out / sentiment.ENCODER_PATCH_FILE) as patch:
         assert patch["l11.q.w"].dtype == np.uint8 and patch["l10.q.b"].dtype == np.float32
         assert "l10.q.w" not in patch  # one top layer trained its matrices
