@@ -10,11 +10,12 @@ and links go in with executemany; the aggregates are then built as ingestion bui
 by `aggregates.rebuild_workspace` (the same add_mentions code), and single-use terms of busy
 days are pruned as housekeeping does (`aggregates.prune_terms`).
 
-The worker pre-computes every panel into the shared cache every five minutes
-(services/warm.py); a request only computes a panel when that has not happened (a fresh
-install, the first minutes after local midnight). So each page is timed once cold (cache
-cleared: what a request costs without the worker), then the worker's warm-up of the whole
-workspace is timed, then each page ROUNDS times as viewers get it.
+The worker pre-computes every panel into the shared cache every five minutes, and at once
+when a workspace's local day begins (services/warm.py); a request only computes a panel when
+that has not happened (a fresh install, the warm-up's own seconds after local midnight). So
+each page is timed once cold (cache cleared: what a request costs without the worker), then
+the worker's warm-up of the whole workspace is timed, then each page ROUNDS times as viewers
+get it.
 
 Then signs in as the owner with Django's test client (DEBUG off) and, with the clock set
 to the end of the generated data (time-machine), renders each page ROUNDS times: the

@@ -1,11 +1,12 @@
 """tribu.insights.services.warm: the worker pre-computes the panels pages read."""
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 import time_machine
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
 
 from tribu.insights.services import dashboard, influencers, trends, warm
 from tribu.listening.items import ParsedItem
@@ -80,6 +81,30 @@ def test_the_claimer_warms_each_workspace_once_per_interval(workspace, make_work
     assert cache.get(f"insights:volume:{other.pk}:0:30") is not None
     assert warm.claim_dashboard_warmups(NOW) == 0
     assert period.days == 30
+
+
+def test_a_workspace_is_warmed_as_soon_as_its_local_day_begins(workspace, make_workspace):
+    montreal = make_workspace()
+    montreal.timezone = "America/Montreal"
+    montreal.save()
+    seed(workspace)
+    cache.clear()
+    warm._days_seen.clear()
+    assert warm.claim_dashboard_warmups(NOW) == 2  # the round: both workspaces
+    paris_midnight = datetime(2025, 3, 5, 23, 0, tzinfo=UTC)
+    with time_machine.travel(paris_midnight - timedelta(seconds=5), tick=False):
+        assert warm.claim_dashboard_warmups(timezone.now()) == 0  # same day everywhere
+    with time_machine.travel(paris_midnight + timedelta(seconds=5), tick=False):
+        # Midnight in Paris, not yet in Montreal: only the Paris workspace, before the round.
+        assert warm.claim_dashboard_warmups(timezone.now()) == 1
+        period = dashboard.period_for(workspace, 30)
+        assert period.last_day == date(2025, 3, 6)
+        entry = cache.get(f"insights:volume:{workspace.pk}:0:30")
+        assert entry["first_day"] == period.first_day
+        assert warm.claim_dashboard_warmups(timezone.now()) == 0
+        # Another worker, which has not seen the new day yet, finds it already claimed.
+        warm._days_seen.clear()
+        assert warm.claim_dashboard_warmups(timezone.now()) == 0
 
 
 def test_a_deleted_workspace_is_skipped(workspace):

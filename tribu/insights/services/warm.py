@@ -7,6 +7,7 @@ each, whatever the number of mentions.
 """
 
 import logging
+import zoneinfo
 
 from django.core.cache import cache
 from django.utils import timezone
@@ -20,6 +21,7 @@ logger = logging.getLogger(__name__)
 
 WARM_SECONDS = 5 * 60
 WARM_LOCK = "insights:warm:tick"
+DAY_LOCK_SECONDS = 2 * 24 * 3600
 
 
 def warm_workspace(workspace_id, now=None):
@@ -46,15 +48,29 @@ def warm_workspace(workspace_id, now=None):
     return len(scopes)
 
 
+# Workspace id -> the local day this worker last saw it in (saves a cache call per
+# workspace per tick).
+_days_seen = {}
+
+
 @claimer
 def claim_dashboard_warmups(now):
-    """Every WARM_SECONDS, one task per workspace. The cache lock (add only succeeds for
-    the first worker in the window) keeps several workers from warming the same panels."""
-    if not cache.add(WARM_LOCK, timezone.now().isoformat(), WARM_SECONDS):
-        return 0
+    """Every WARM_SECONDS, one task per workspace; and at once for a workspace whose local
+    day has just begun. Its periods moved at midnight, so every cached panel became another
+    day's: without this, pages would compute their own panels (up to a second or more on a
+    busy workspace) until the next round. Cache locks (add only succeeds for the first
+    worker) keep several workers from warming the same panels."""
     from tribu.insights.tasks import warm_dashboards_task
 
-    ids = list(Workspace.objects.values_list("pk", flat=True))
-    for workspace_id in ids:
-        warm_dashboards_task(workspace_id)
-    return len(ids)
+    round_due = cache.add(WARM_LOCK, timezone.now().isoformat(), WARM_SECONDS)
+    enqueued = 0
+    for workspace_id, zone in Workspace.objects.values_list("pk", "timezone"):
+        day = timezone.localtime(now, zoneinfo.ZoneInfo(zone)).date()
+        new_day = _days_seen.get(workspace_id) != day
+        _days_seen[workspace_id] = day
+        if new_day:
+            new_day = cache.add(f"insights:warm:day:{workspace_id}:{day}", 1, DAY_LOCK_SECONDS)
+        if round_due or new_day:
+            warm_dashboards_task(workspace_id)
+            enqueued += 1
+    return enqueued
